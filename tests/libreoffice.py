@@ -1,0 +1,36 @@
+"""Open workbooks in LibreOffice headless, the spreadsheet application tests use."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+SOFFICE = shutil.which("soffice")
+
+needs_libreoffice = pytest.mark.skipif(
+    SOFFICE is None, reason="LibreOffice (soffice) is not installed"
+)
+
+
+def convert(book: Path, out_dir: Path, to: str = "xlsx") -> Path:
+    """Have LibreOffice open ``book``, recalculate it and save it as ``to``.
+
+    Each call gets its own profile folder so parallel calls do not collide.
+    """
+    assert SOFFICE is not None
+    profile = out_dir / f"lo-profile-{uuid.uuid4().hex}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    completed = subprocess.run(
+        [SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless",
+         "--calc", "--convert-to", to, "--outdir", str(out_dir), str(book)],
+        capture_output=True, text=True, timeout=240, check=False,
+    )
+    converted = out_dir / f"{book.stem}.{to.split(':')[0]}"
+    assert completed.returncode == 0, completed.stderr
+    assert converted.exists(), f"LibreOffice wrote nothing: {completed.stderr}"
+    shutil.rmtree(profile, ignore_errors=True)
+    return converted

@@ -1,0 +1,5 @@
+"""``python -m xlapm`` runs the command line."""
+
+from xlapm.cli import main
+
+main()

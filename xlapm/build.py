@@ -1,0 +1,79 @@
+"""The headless build: from a CRM export or workbook to a matrix workbook.
+
+This is the job behind ``xlapm build``; it knows nothing of the command line.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+from xlapm.core.accounts import prepare_accounts
+from xlapm.core.portfolio import Portfolio, score_portfolio
+from xlapm.core.reading import read_table
+from xlapm.core.settings import Settings
+from xlapm.layout.workbook import plan_workbook
+from xlapm.package.atomic import atomic_replace
+from xlapm.progress import SILENT, Progress
+from xlapm.writers.xlsx import write_workbook
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class BuildResult:
+    """What a build produced, for the command line to report."""
+
+    portfolio: Portfolio
+    output: Path
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def load_portfolio(
+    source: Path, settings: Settings, timings: dict[str, float] | None = None
+) -> Portfolio:
+    """Read ``source``, clean its accounts and classify them."""
+    timings = timings if timings is not None else {}
+    started = time.perf_counter()
+    table = read_table(source, sheet=settings.sheet, decimal=settings.decimal)
+    timings["read"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    accounts = prepare_accounts(table, settings)
+    portfolio = score_portfolio(accounts, settings)
+    timings["classify"] = time.perf_counter() - started
+    return portfolio
+
+
+def build_workbook(
+    source: Path,
+    output: Path,
+    settings: Settings,
+    progress: Progress = SILENT,
+) -> BuildResult:
+    """Build the matrix workbook for ``source`` at ``output``, written atomically."""
+    timings: dict[str, float] = {}
+    portfolio = load_portfolio(source, settings, timings)
+
+    started = time.perf_counter()
+    plan = plan_workbook(portfolio)
+    timings["layout"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    atomic_replace(output, lambda temporary: write_workbook(plan, temporary, progress))
+    timings["write"] = time.perf_counter() - started
+    log.debug("build timings: %s", timings)
+    return BuildResult(portfolio=portfolio, output=output, seconds=timings)
+
+
+def default_output(source: Path) -> Path:
+    """``accounts.csv`` → ``accounts_matrix.xlsx`` beside it."""
+    return source.with_name(f"{source.stem}_matrix.xlsx")
+
+
+def sample_accounts() -> Path:
+    """The bundled sample export that ``xlapm demo`` builds from."""
+    return Path(str(resources.files("xlapm") / "data" / "sample_accounts.csv"))

@@ -1,0 +1,48 @@
+"""The ``xlapm`` command: a thin layer over the core and the file writer.
+
+Core errors become one line and a hint, exit code 1; usage errors exit 2.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+
+from xlapm import __version__
+from xlapm.errors import XlapmError
+
+
+class _Commands(click.Group):
+    """Turns xlapm's own errors into ``Error: …`` and ``Hint: …`` lines."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except XlapmError as error:
+            click.echo(f"Error: {error.message}", err=True)
+            if error.hint:
+                click.echo(f"Hint: {error.hint}", err=True)
+            ctx.exit(1)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="xlapm")
+@click.option("--debug", is_flag=True, help="Print debug detail on standard error.")
+def main(debug: bool) -> None:
+    """Account Prioritization Matrix: score accounts into TIER 1, INVEST, RAMP and
+    MAINTAIN and write colour-coded matrix workbooks.
+
+    Start with:  xlapm demo
+    """
+    if debug:
+        logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
+
+
+def _register() -> None:
+    # Each command group lives in its own module; importing registers it.
+    from xlapm.cli import build, rebuild  # noqa: F401
+
+
+_register()

@@ -1,0 +1,1 @@
+"""The core of xlapm: reading, cleaning and classifying accounts, with no Excel."""

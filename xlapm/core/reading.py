@@ -1,0 +1,811 @@
+"""Reading account tables from the files CSMs really have: CRM exports and workbooks.
+
+``read_table`` gives one ``RawTable`` for a CSV, TSV or TXT export (any encoding and
+delimiter Excel or a CRM writes) or for a sheet or Excel Table of an ``.xlsx`` or
+``.xlsm`` workbook. Cells are not turned into numbers here: that is
+``xlapm.core.values``'s job, so a problem is reported once, with its row.
+
+Every ``rows`` entry is the row number a person sees for that record: the Excel row
+for a workbook, and for a text file the row Excel shows when it opens the file
+(the header is row 1; a quoted value that spans lines stays in one row).
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import datetime
+import io
+import logging
+import posixpath
+import re
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+from xml.etree.ElementTree import ParseError
+
+import charset_normalizer
+import defusedxml.ElementTree as SafeET
+import numpy as np
+import pandas as pd
+import python_calamine
+from defusedxml import DefusedXmlException
+
+from xlapm.core.values import unwrap_excel_text_column
+from xlapm.errors import FileProblem, InputError, UnsafeWorkbook
+from xlapm.package.safety import Package, open_package
+
+logger = logging.getLogger(__name__)
+
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
+DELIMITERS = (",", ";", "\t", "|")
+
+# Enough lines to tell a delimiter apart, few enough to stay instant on big files.
+_SNIFF_CHARS = 64 * 1024
+_SNIFF_LINES = 20
+
+_QUOTED = re.compile(r'"(?:[^"]|"")*"')
+_EXCEL_SEP_LINE = re.compile(r'"?sep=(.)"?[,;\t|]*', re.IGNORECASE)
+_PANDAS_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
+_CELL_REF = re.compile(r"([A-Z]+)([0-9]+)")
+
+_OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ZIP_SIGNATURE = b"PK\x03\x04"
+
+_OFFICE_DOCUMENT = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+    "officeDocument",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships/officeDocument",
+)
+_RELATIONSHIP_NS = (
+    "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+    "http://purl.oclc.org/ooxml/officeDocument/relationships",
+)
+
+
+@dataclass
+class RawTable:
+    """An account table as read from a file, before any value is interpreted.
+
+    ``frame`` has one column per header. Its cells are stripped text (CSV) or the
+    workbook's own values (float, int, str, bool, date, datetime), None when
+    empty. ``rows`` holds the row number a person sees for each record.
+    """
+
+    frame: pd.DataFrame
+    rows: np.ndarray
+    source: str
+    sheet: str | None
+    encoding: str | None
+    delimiter: str | None
+    decimal: str
+
+
+@dataclass(frozen=True)
+class _Target:
+    """Where the accounts are in a workbook: a whole sheet or one Excel Table."""
+
+    sheet: str
+    table: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.table or self.sheet
+
+
+def read_table(
+    path: Path, *, sheet: str | None = None, decimal: str | None = None
+) -> RawTable:
+    """Read the account table in ``path``.
+
+    Args:
+        path: a ``.csv``, ``.tsv`` or ``.txt`` export, or an ``.xlsx``/``.xlsm``
+            workbook.
+        sheet: for a workbook, the sheet or Excel Table to read. By default an
+            Excel Table called "Accounts" (any case, also "tblAccounts"), else a
+            sheet called "Accounts", else the first visible sheet. Ignored for
+            text files.
+        decimal: the decimal mark, ``"."`` or ``","``. None means: ``","`` for a
+            ``;``-separated text file (Excel's European convention), else ``"."``.
+
+    Returns:
+        The table, its row numbers and how it was read.
+
+    Raises:
+        FileProblem: the file is missing, unreadable or not what its name says.
+        UnsafeWorkbook: the workbook is a zip bomb or carries hostile XML.
+        InputError: the file is empty, or ``sheet`` names no sheet or table.
+    """
+    path = Path(path)
+    _check_is_file(path)
+    suffix = path.suffix.lower()
+    if suffix in TEXT_SUFFIXES:
+        return _read_text_file(path, decimal)
+    if suffix in WORKBOOK_SUFFIXES:
+        return _read_workbook(path, sheet, decimal)
+    raise _unsupported_suffix(path)
+
+
+def find_uncached_formulas(path: Path, sheet: str | None = None) -> list[str]:
+    """Formula cells without a saved result in the sheet or table ``read_table`` reads.
+
+    A workbook last saved by a program other than Excel (openpyxl, a script) keeps
+    formulas but no results, and reading it gives empty cells where the numbers
+    should be. Excel or LibreOffice compute and save them when the file is opened
+    and saved again.
+
+    Args:
+        path: an ``.xlsx`` or ``.xlsm`` workbook.
+        sheet: the sheet or Excel Table, chosen as in ``read_table``.
+
+    Returns:
+        Cell references such as ``"C5"``, in sheet order; empty when all is well.
+    """
+    path = Path(path)
+    _check_is_file(path)
+    if path.suffix.lower() not in WORKBOOK_SUFFIXES:
+        raise _unsupported_suffix(path)
+
+    with _open_checked_package(path) as package:
+        with _open_calamine(path) as workbook:
+            target = _choose_target(workbook, sheet, path.name)
+            area = _table_area(workbook, target)
+        part = _sheet_part(package, target.sheet)
+        with package.open(part) as stream:
+            return list(_uncached_cells(stream, area, path.name))
+
+
+# Text files.
+
+
+def _read_text_file(path: Path, decimal: str | None) -> RawTable:
+    data = _read_bytes(path)
+    _refuse_binary_text(data, path)
+    encoding, text = _decode(data)
+    delimiter, text = _detect_delimiter(text)
+    logger.debug("%s: encoding %s, delimiter %r", path.name, encoding, delimiter)
+
+    grid = _parse_delimited(text, delimiter, path.name)
+    frame = _clean_text_cells(grid)
+    header_position = _first_filled_row(frame, path.name)
+    records = frame.iloc[header_position + 1 :]
+    return _raw_table(
+        headers=list(frame.iloc[header_position]),
+        records=records,
+        rows=records.index.to_numpy(dtype=np.int64) + 1,
+        source=path.name,
+        sheet=None,
+        encoding=encoding,
+        delimiter=delimiter,
+        decimal=decimal or ("," if delimiter == ";" else "."),
+    )
+
+
+def _read_bytes(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except PermissionError as error:
+        raise FileProblem(
+            f"{path.name} cannot be read: permission denied.",
+            hint="Check the file's permissions, or copy it somewhere you can read.",
+        ) from error
+    except OSError as error:
+        raise FileProblem(
+            f"{path.name} cannot be read: {error.strerror or error}.",
+            hint="Check that the file is not still being downloaded or synced.",
+        ) from error
+
+
+def _refuse_binary_text(data: bytes, path: Path) -> None:
+    if data.startswith(_ZIP_SIGNATURE):
+        raise FileProblem(
+            f"{path.name} is a workbook or zip archive, not a text export.",
+            hint="If it is an Excel workbook, rename it to .xlsx.",
+        )
+    if data.startswith(_OLE_SIGNATURE):
+        raise FileProblem(
+            f"{path.name} is an old Excel (.xls) workbook, not a text export.",
+            hint="Open it in Excel and save it as .xlsx or CSV.",
+        )
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """The encoding of ``data`` and its text, without a byte order mark."""
+    encoding = _detect_encoding(data)
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError:
+        # Only the last-resort guess can land here; a few odd bytes must not
+        # stop a whole export from being read.
+        text = data.decode(encoding, errors="replace")
+    return encoding, text.removeprefix("\ufeff")
+
+
+def _detect_encoding(data: bytes) -> str:
+    """BOM, then UTF-16 by its NUL pattern, strict UTF-8, cp1252, then a guess.
+
+    Windows-1252 is tried before charset-normalizer's own best guess because
+    that is what Excel writes on Western Windows, and on a short export the
+    guess is often a cousin that garbles accents (``mac_latin2`` for "Café").
+    """
+    for bom, encoding in (
+        (codecs.BOM_UTF32_LE, "utf-32"),
+        (codecs.BOM_UTF32_BE, "utf-32"),
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16-le"),
+        (codecs.BOM_UTF16_BE, "utf-16-be"),
+    ):
+        if data.startswith(bom):
+            return encoding
+
+    utf16 = _utf16_by_nul_pattern(data)
+    if utf16 is not None:
+        return utf16
+    if _decodes(data, "utf-8"):
+        return "utf-8"
+
+    sample = data[:_SNIFF_CHARS]
+    if charset_normalizer.from_bytes(sample, cp_isolation=["cp1252"]).best():
+        return "cp1252"
+    guess = charset_normalizer.from_bytes(sample).best()
+    if guess is not None and _decodes(data, guess.encoding):
+        return guess.encoding
+    return "cp1252"
+
+
+def _utf16_by_nul_pattern(data: bytes) -> str | None:
+    """UTF-16 without a BOM: mostly-ASCII text has a NUL in every other byte."""
+    sample = data[:4096]
+    sample = sample[: len(sample) // 2 * 2]
+    if len(sample) < 4:
+        return None
+
+    half = len(sample) // 2
+    even_nuls = sample[0::2].count(0) / half
+    odd_nuls = sample[1::2].count(0) / half
+    for encoding, nuls, others in (
+        ("utf-16-le", odd_nuls, even_nuls),
+        ("utf-16-be", even_nuls, odd_nuls),
+    ):
+        if nuls > 0.4 and others < 0.05 and _decodes(data, encoding):
+            return encoding
+    return None
+
+
+def _decodes(data: bytes, encoding: str) -> bool:
+    try:
+        data.decode(encoding)
+    except (UnicodeDecodeError, LookupError):
+        return False
+    return True
+
+
+def _detect_delimiter(text: str) -> tuple[str, str]:
+    """The delimiter, and the text without Excel's ``sep=`` line if it had one.
+
+    Counts each candidate on the first lines outside quotes: the delimiter is
+    found the same number of times on the header and on most data lines.
+    """
+    first_line, _, rest = text.partition("\n")
+    declared = _EXCEL_SEP_LINE.fullmatch(first_line.strip())
+    if declared and declared.group(1) in DELIMITERS:
+        return declared.group(1), rest
+
+    lines = _sample_lines(text)
+    if not lines:
+        return ",", text
+    header, data_lines = lines[0], lines[1:]
+    scores = []
+    for delimiter in DELIMITERS:
+        expected = header.count(delimiter)
+        agreeing = sum(line.count(delimiter) == expected for line in data_lines)
+        share = agreeing / len(data_lines) if data_lines else 1.0
+        scores.append((expected > 0, share >= 0.8, expected, delimiter))
+    best = max(scores, key=lambda score: score[:3])
+    return (best[3] if best[0] else ","), text
+
+
+def _sample_lines(text: str) -> list[str]:
+    """The first non-blank lines, with quoted values (which may hold anything) cut."""
+    sample = text[:_SNIFF_CHARS]
+    if len(text) > _SNIFF_CHARS:
+        sample = sample[: sample.rfind("\n") + 1]
+    unquoted = _QUOTED.sub('""', sample)
+    lines = [line for line in unquoted.splitlines() if line.strip()]
+    return lines[:_SNIFF_LINES]
+
+
+def _parse_delimited(text: str, delimiter: str, source: str) -> pd.DataFrame:
+    """Every record as text; pandas guesses no types and no missing values."""
+    if not text.strip():
+        raise InputError(
+            f"{source} is empty.",
+            hint="Export the accounts again: the file has no header row.",
+        )
+    try:
+        return pd.read_csv(
+            io.StringIO(text),
+            sep=delimiter,
+            header=None,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            quotechar='"',
+            doublequote=True,
+            engine="c",
+        )
+    except pd.errors.ParserError as error:
+        raise _ragged_file(error, delimiter, source) from error
+
+
+def _ragged_file(error: Exception, delimiter: str, source: str) -> FileProblem:
+    shown = {"\t": "tab"}.get(delimiter, f"'{delimiter}'")
+    ragged = _PANDAS_RAGGED.search(str(error))
+    where = (
+        f"line {ragged.group(2)} has {ragged.group(3)} values where the header "
+        f"has {ragged.group(1)}"
+        if ragged
+        else f"its layout cannot be read ({error})"
+    )
+    return FileProblem(
+        f"{source} is not a regular {shown}-separated file: {where}.",
+        hint=f"A value that contains {shown} or a line break must be in double "
+        "quotes; fix that line or export the file again.",
+    )
+
+
+def _clean_text_cells(grid: pd.DataFrame) -> pd.DataFrame:
+    """Strip every cell, unwrap ``="0012"``, and make empty cells None."""
+    cleaned = {}
+    for position, column in enumerate(grid.columns):
+        cells = grid[column].astype(object).str.strip()
+        cells = unwrap_excel_text_column(cells)
+        cleaned[position] = cells.where(cells.ne("") & cells.notna(), None)
+    return pd.DataFrame(cleaned, index=grid.index, dtype=object)
+
+
+# Workbooks.
+
+
+def _read_workbook(path: Path, sheet: str | None, decimal: str | None) -> RawTable:
+    _check_package(path)
+    with _open_calamine(path) as workbook:
+        target = _choose_target(workbook, sheet, path.name)
+        if target.table is not None:
+            headers, records, first_row = _table_cells(workbook, target.table)
+        else:
+            headers, records, first_row = _sheet_cells(workbook, target.sheet, path)
+    logger.debug("%s: reading %s", path.name, target)
+
+    frame = _clean_workbook_cells(records, len(headers))
+    return _raw_table(
+        headers=headers,
+        records=frame,
+        rows=frame.index.to_numpy(dtype=np.int64) + first_row,
+        source=path.name,
+        sheet=target.name,
+        encoding=None,
+        delimiter=None,
+        decimal=decimal or ".",
+    )
+
+
+def _check_package(path: Path) -> None:
+    """Refuse, before calamine reads a byte, what is no safe workbook."""
+    with _open_checked_package(path):
+        return
+
+
+@contextlib.contextmanager
+def _open_checked_package(path: Path) -> Iterator[Package]:
+    """The workbook's zip package, after the safety checks, with friendly refusals."""
+    if not zipfile.is_zipfile(path):
+        raise _not_a_workbook(path)
+
+    package = open_package(path)
+    try:
+        if _office_document(package) is None:
+            raise FileProblem(
+                f"{path.name} is a zip archive, not an Excel workbook.",
+                hint="Save the accounts from Excel as .xlsx, or export them as CSV.",
+            )
+        yield package
+    finally:
+        package.close()
+
+
+def _not_a_workbook(path: Path) -> FileProblem:
+    """Say what the file seems to be instead, from its first bytes."""
+    with path.open("rb") as stream:
+        head = stream.read(2048)
+    lowered = head.lower()
+    if head.startswith(_OLE_SIGNATURE):
+        return FileProblem(
+            f"{path.name} is not an .xlsx workbook: it is an old Excel (.xls) "
+            "workbook or a password-protected one.",
+            hint="Open it in Excel and save it as .xlsx without a password, or as CSV.",
+        )
+    if b"<html" in lowered or b"<table" in lowered:
+        return FileProblem(
+            f"{path.name} is a web page (HTML) with an Excel name, as some CRMs "
+            "export.",
+            hint="Open it in Excel and save it as .xlsx, or export CSV from the CRM.",
+        )
+    if head and not head.count(0):
+        return FileProblem(
+            f"{path.name} is a text file, not an Excel workbook.",
+            hint="If it is a CSV export, rename it to .csv.",
+        )
+    return FileProblem(
+        f"{path.name} is not an Excel workbook, despite its name.",
+        hint="Export it again from the CRM, or save it from Excel as .xlsx.",
+    )
+
+
+@contextlib.contextmanager
+def _open_calamine(path: Path) -> Iterator[python_calamine.CalamineWorkbook]:
+    try:
+        workbook = python_calamine.CalamineWorkbook.from_path(
+            str(path), load_tables=True
+        )
+    except python_calamine.PasswordError as error:
+        raise FileProblem(
+            f"{path.name} is password-protected.",
+            hint="Remove the password in Excel (File > Info) and save it again.",
+        ) from error
+    except (python_calamine.CalamineError, OSError, ValueError) as error:
+        raise FileProblem(
+            f"{path.name} cannot be read as a workbook: {error}.",
+            hint="Open it in Excel and save it again as .xlsx, or export CSV.",
+        ) from error
+    try:
+        yield workbook
+    finally:
+        workbook.close()
+
+
+def _choose_target(
+    workbook: python_calamine.CalamineWorkbook, wanted: str | None, source: str
+) -> _Target:
+    tables = list(workbook.table_names or [])
+    if wanted is not None:
+        return _named_target(workbook, tables, wanted, source)
+
+    accounts_tables = [name for name in tables if _is_accounts_name(name)]
+    if accounts_tables:
+        return _Target(_table_sheet(workbook, accounts_tables[0]), accounts_tables[0])
+    for name in workbook.sheet_names:
+        if name.casefold() == "accounts":
+            return _Target(name)
+    return _Target(_first_visible_sheet(workbook))
+
+
+def _named_target(
+    workbook: python_calamine.CalamineWorkbook,
+    tables: list[str],
+    wanted: str,
+    source: str,
+) -> _Target:
+    # Excel compares sheet and table names without case; a table is the tighter
+    # choice when a sheet and a table share the name.
+    key = wanted.strip().casefold()
+    for table in tables:
+        if table.casefold() == key:
+            return _Target(_table_sheet(workbook, table), table)
+    for name in workbook.sheet_names:
+        if name.casefold() == key:
+            return _Target(name)
+
+    sheets = ", ".join(f"'{name}'" for name in workbook.sheet_names)
+    listed = ", ".join(f"'{name}'" for name in tables) or "none"
+    raise InputError(
+        f"{source} has no sheet or Excel Table named '{wanted}' "
+        f"(sheets: {sheets}; tables: {listed}).",
+        hint="Name one of those sheets or tables.",
+    )
+
+
+def _is_accounts_name(name: str) -> bool:
+    """ "Accounts", "tblAccounts", "Accounts_2024": the names people give the table."""
+    letters = re.sub(r"[^a-z]", "", name.casefold())
+    return letters.removeprefix("tbl").removeprefix("table") == "accounts"
+
+
+def _table_sheet(workbook: python_calamine.CalamineWorkbook, table: str) -> str:
+    return workbook.get_table_by_name(table).sheet
+
+
+def _first_visible_sheet(workbook: python_calamine.CalamineWorkbook) -> str:
+    for sheet in workbook.sheets_metadata:
+        if (
+            sheet.visible == python_calamine.SheetVisibleEnum.Visible
+            and sheet.typ == python_calamine.SheetTypeEnum.WorkSheet
+        ):
+            return sheet.name
+    return workbook.sheet_names[0]
+
+
+def _table_cells(
+    workbook: python_calamine.CalamineWorkbook, name: str
+) -> tuple[list[object], list[list[object]], int]:
+    """The headers, the records and the sheet row of the first record of a table."""
+    table = workbook.get_table_by_name(name)
+    start = table.start
+    first_row = start[0] + 1 if start is not None else 1
+    records = table.to_python() if start is not None else []
+    return list(table.columns), records, first_row
+
+
+def _sheet_cells(
+    workbook: python_calamine.CalamineWorkbook, name: str, path: Path
+) -> tuple[list[object], list[list[object]], int]:
+    """The headers, the records and the sheet row of the first record of a sheet.
+
+    The header row is the first row with anything in it.
+    """
+    sheet = workbook.get_sheet_by_name(name)
+    cells = sheet.to_python(skip_empty_area=True)
+    start = sheet.start
+    filled = (index for index, row in enumerate(cells) if any(map(_has_value, row)))
+    header_index = next(filled, None)
+    if start is None or header_index is None:
+        raise InputError(
+            f"{path.name}: the sheet '{name}' is empty.",
+            hint="Name the sheet or Excel Table that holds the accounts.",
+        )
+
+    first_row = start[0] + header_index + 2
+    return cells[header_index], cells[header_index + 1 :], first_row
+
+
+def _has_value(cell: object) -> bool:
+    return cell is not None and not (isinstance(cell, str) and not cell.strip())
+
+
+def _clean_workbook_cells(records: list[list[object]], width: int) -> pd.DataFrame:
+    """Cells as the workbook holds them, text stripped, empty text made None."""
+    frame = pd.DataFrame(records, columns=range(width), dtype=object)
+    if frame.empty:
+        return frame
+
+    for column in frame.columns:
+        frame[column] = frame[column].map(_clean_workbook_cell).astype(object)
+    return frame
+
+
+def _clean_workbook_cell(cell: object) -> object:
+    if isinstance(cell, str):
+        return cell.strip() or None
+    return cell
+
+
+def _table_area(
+    workbook: python_calamine.CalamineWorkbook, target: _Target
+) -> tuple[int, int, int, int] | None:
+    """First row, last row, first column, last column (0-based) of a table."""
+    if target.table is None:
+        return None
+
+    table = workbook.get_table_by_name(target.table)
+    if table.start is None or table.end is None:
+        return None
+    # The table's start is its first record; its header row is just above.
+    return table.start[0] - 1, table.end[0], table.start[1], table.end[1]
+
+
+# One table shape for both kinds of file.
+
+
+def _raw_table(
+    *,
+    headers: list[object],
+    records: pd.DataFrame,
+    rows: np.ndarray,
+    source: str,
+    sheet: str | None,
+    encoding: str | None,
+    delimiter: str | None,
+    decimal: str,
+) -> RawTable:
+    """Drop empty records and empty unnamed columns, and name every column."""
+    width = max(len(headers), records.shape[1])
+    headers = [*headers, *[None] * (width - len(headers))]
+    records = records.reindex(columns=range(width))
+    records.columns = range(width)
+
+    filled_records = ~records.isna().all(axis=1).to_numpy()
+    records, rows = records[filled_records], rows[filled_records]
+    kept = [
+        position
+        for position, header in enumerate(headers)
+        if _has_value(header) or records[position].notna().any()
+    ]
+    frame = records[kept].reset_index(drop=True)
+    frame.columns = _column_names([headers[position] for position in kept], kept)
+    return RawTable(
+        frame=frame,
+        rows=np.asarray(rows, dtype=np.int64),
+        source=source,
+        sheet=sheet,
+        encoding=encoding,
+        delimiter=delimiter,
+        decimal=decimal,
+    )
+
+
+def _column_names(headers: list[object], positions: list[int]) -> list[str]:
+    """Clean, non-blank, unique header names: "Column 3", "Name (2)"."""
+    names: list[str] = []
+    taken: set[str] = set()
+    for header, position in zip(headers, positions, strict=True):
+        name = _header_text(header) or f"Column {position + 1}"
+        unique, copy = name, 1
+        while unique.casefold() in taken:
+            copy += 1
+            unique = f"{name} ({copy})"
+        taken.add(unique.casefold())
+        names.append(unique)
+    return names
+
+
+def _header_text(header: object) -> str:
+    """A header as text, without spaces, BOM remnants or surrounding quotes."""
+    if header is None:
+        return ""
+    if isinstance(header, float) and header.is_integer():
+        header = int(header)
+    if isinstance(header, (datetime.date, datetime.time)):
+        header = header.isoformat()
+
+    text = str(header).replace("\ufeff", "").strip()
+    while len(text) >= 2 and text[0] == text[-1] and text[0] in "\"'":
+        text = text[1:-1].strip()
+    return text
+
+
+def _first_filled_row(frame: pd.DataFrame, source: str) -> int:
+    filled = np.flatnonzero(frame.notna().any(axis=1).to_numpy())
+    if not len(filled):
+        raise InputError(
+            f"{source} is empty.",
+            hint="Export the accounts again: the file has no header row.",
+        )
+    return int(filled[0])
+
+
+# Formulas without results.
+
+
+def _office_document(package: Package) -> str | None:
+    """The workbook part named by the package's root relationships."""
+    if package.find("_rels/.rels") is None:
+        return None
+    for relation in package.parse("_rels/.rels"):
+        if relation.get("Type") in _OFFICE_DOCUMENT:
+            target = (relation.get("Target") or "").lstrip("/")
+            if target.lower().endswith(".xml") and package.find(target):
+                return target
+    return None
+
+
+def _sheet_part(package: Package, sheet: str) -> str:
+    """The zip member holding the XML of the sheet named ``sheet``."""
+    workbook_part = _office_document(package) or "xl/workbook.xml"
+    folder = posixpath.dirname(workbook_part)
+    rels_part = posixpath.join(folder, "_rels", posixpath.basename(workbook_part))
+    targets = {
+        relation.get("Id"): relation.get("Target") or ""
+        for relation in package.parse(rels_part + ".rels")
+    }
+    for element in package.parse(workbook_part).iter():
+        if _local_name(element.tag) == "sheet" and element.get("name") == sheet:
+            target = targets.get(_relationship_id(element), "")
+            if target.startswith("/"):
+                return target.lstrip("/")
+            return posixpath.normpath(posixpath.join(folder, target))
+    raise FileProblem(
+        f"{package.path.name} is damaged: the sheet '{sheet}' has no XML part.",
+        hint="Open it in Excel and save it again.",
+    )
+
+
+def _relationship_id(element: object) -> str | None:
+    for namespace in _RELATIONSHIP_NS:
+        found = element.get(f"{{{namespace}}}id")  # type: ignore[attr-defined]
+        if found:
+            return found
+    return None
+
+
+def _uncached_cells(
+    stream: IO[bytes],
+    area: tuple[int, int, int, int] | None,
+    source: str,
+) -> Iterator[str]:
+    """Stream a sheet's XML and yield the references of formulas without a value."""
+    try:
+        for _, element in SafeET.iterparse(stream, events=("end",), forbid_dtd=True):
+            tag = element.tag
+            if tag.endswith("}c") and _is_uncached_formula(element):
+                reference = element.get("r") or ""
+                if area is None or _inside(reference, area):
+                    yield reference
+            elif tag.endswith("}row"):
+                # Rows are done with once read; dropping them keeps memory flat.
+                element.clear()
+    except DefusedXmlException as error:
+        raise UnsafeWorkbook(
+            f"{source} is unsafe: a sheet uses a DTD or XML entities."
+        ) from error
+    except ParseError as error:
+        raise FileProblem(
+            f"{source} is damaged: a sheet is not well-formed XML ({error}).",
+            hint="Open it in Excel and save it again.",
+        ) from error
+
+
+def _is_uncached_formula(cell: object) -> bool:
+    formula = value = None
+    for child in cell:  # type: ignore[attr-defined]
+        name = _local_name(child.tag)
+        if name == "f":
+            formula = child
+        elif name == "v":
+            value = child
+    if formula is None:
+        return False
+    if value is None:
+        return True
+    # Excel saves a formula whose result is "" as t="str" with an empty <v>.
+    return not value.text and cell.get("t") not in ("str", "inlineStr")  # type: ignore[attr-defined]
+
+
+def _inside(reference: str, area: tuple[int, int, int, int]) -> bool:
+    found = _CELL_REF.fullmatch(reference)
+    if found is None:
+        return False
+    row = int(found.group(2)) - 1
+    column = _column_index(found.group(1))
+    first_row, last_row, first_column, last_column = area
+    return first_row <= row <= last_row and first_column <= column <= last_column
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - ord("A") + 1
+    return index - 1
+
+
+def _local_name(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+# Paths.
+
+
+def _check_is_file(path: Path) -> None:
+    if path.suffix.lower() == ".xls":
+        raise FileProblem(
+            f"{path.name} is an old Excel 97-2003 workbook (.xls), which xlapm "
+            "does not read.",
+            hint="Open it in Excel and save it as .xlsx (Excel Workbook) or CSV.",
+        )
+    if not path.exists():
+        raise FileProblem(f"{path.name} was not found.", hint=f"Check the path: {path}")
+    if path.is_dir():
+        raise FileProblem(
+            f"{path.name} is a folder, not a file.",
+            hint="Give the path of a CSV export or an .xlsx workbook.",
+        )
+
+
+def _unsupported_suffix(path: Path) -> FileProblem:
+    suffix = path.suffix or "no extension"
+    return FileProblem(
+        f"{path.name} is not a file type xlapm reads ({suffix}).",
+        hint="Use a .csv, .tsv or .txt export, or an .xlsx or .xlsm workbook.",
+    )

@@ -1,0 +1,182 @@
+"""Rebuild in place: refresh the sheets xlapm owns inside a person's workbook.
+
+The accounts are read from the workbook itself (its Accounts table or sheet), the
+settings from its Settings sheet, and the owned sheets are written into a separate
+fragment that is spliced into the original package, so every part a person made
+stays byte-identical. The save is atomic: on any failure the file is untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from python_calamine import CalamineWorkbook
+
+from xlapm.core.accounts import prepare_accounts
+from xlapm.core.portfolio import Portfolio, score_portfolio
+from xlapm.core.reading import RawTable, find_uncached_formulas, read_table
+from xlapm.core.settings import Settings, apply_overrides, load_settings
+from xlapm.errors import InputError
+from xlapm.layout.accounts_sheet import ADDED
+from xlapm.layout.plan import Column, SheetPlan
+from xlapm.layout.settings_sheet import SETTINGS, settings_from_rows
+from xlapm.layout.workbook import plan_workbook
+from xlapm.package.atomic import atomic_replace, check_writable
+from xlapm.package.safety import open_package
+from xlapm.package.splice import (
+    SpliceReport,
+    owned_sheets,
+    sheet_names,
+    splice_owned_sheets,
+)
+from xlapm.progress import SILENT, Progress
+from xlapm.writers.xlsx import write_workbook
+
+log = logging.getLogger(__name__)
+
+# Columns xlapm adds to an Accounts sheet it owns; dropped when reading it back.
+XLAPM_COLUMNS = {*ADDED, *(f"{name} (xlapm)" for name in ADDED), "Time Share", "Hours"}
+
+Extras = Callable[[Portfolio], Sequence[Column]]
+MoreSheets = Callable[[Portfolio], Sequence[SheetPlan]]
+
+
+@dataclass
+class RebuildResult:
+    """What a rebuild changed."""
+
+    portfolio: Portfolio
+    workbook: Path
+    splice: SpliceReport
+    backup: Path | None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def rebuild_workbook(
+    workbook: Path,
+    *,
+    config: Path | None = None,
+    flags: dict[str, Any] | None = None,
+    force: bool = False,
+    backup: bool = False,
+    recalculate: bool = False,
+    account_extras: Extras | None = None,
+    more_sheets: MoreSheets | None = None,
+    progress: Progress = SILENT,
+) -> RebuildResult:
+    """Refresh the owned sheets of ``workbook`` from its own accounts and settings.
+
+    ``flags`` are command-line overrides (``revenue``, ``health_threshold``…) that
+    win over the workbook's Settings sheet, which wins over ``config``.
+    ``account_extras`` and ``more_sheets`` let quarterly features add columns and
+    sheets. ``recalculate`` has LibreOffice compute formulas that have no saved
+    results before the accounts are read.
+    """
+    timings: dict[str, float] = {}
+    started = time.perf_counter()
+    check_writable(workbook)
+    with open_package(workbook):
+        pass
+    owned = set(owned_sheets(workbook))
+    existing = sheet_names(workbook)
+
+    settings = _settings_for(workbook, existing, owned, config, flags or {})
+    table = _accounts_table(workbook, settings, owned, recalculate)
+    accounts = prepare_accounts(table, settings)
+    portfolio = score_portfolio(accounts, settings)
+    timings["read"] = time.perf_counter() - started
+
+    started = time.perf_counter()
+    extras = list(account_extras(portfolio)) if account_extras else []
+    sheets = list(more_sheets(portfolio)) if more_sheets else []
+    has_settings = any(name.casefold() == SETTINGS.casefold() for name in existing)
+    plan = plan_workbook(
+        portfolio,
+        include_accounts=table.sheet in owned,
+        include_settings=not has_settings,
+        account_extras=extras,
+        more_sheets=sheets,
+    )
+    report, kept = _write(workbook, plan, force, backup, progress)
+    timings["write"] = time.perf_counter() - started
+    log.debug("rebuild timings: %s", timings)
+    return RebuildResult(portfolio, workbook, report, kept, timings)
+
+
+def _settings_for(
+    workbook: Path,
+    existing: list[str],
+    owned: set[str],
+    config: Path | None,
+    flags: dict[str, Any],
+) -> Settings:
+    base = load_settings(config)
+    settings_sheet = next(
+        (name for name in existing if name.casefold() == SETTINGS.casefold()), None
+    )
+    if settings_sheet is not None and settings_sheet not in owned:
+        rows = _sheet_rows(workbook, settings_sheet)
+        base = settings_from_rows(rows, base)
+    return apply_overrides(base, **flags)
+
+
+def _accounts_table(
+    workbook: Path, settings: Settings, owned: set[str], recalculate: bool
+) -> RawTable:
+    table = read_table(workbook, sheet=settings.sheet, decimal=settings.decimal)
+    uncached = find_uncached_formulas(workbook, table.sheet) if table.sheet else []
+    if uncached and recalculate:
+        from xlapm.libreoffice import recalculated_copy
+
+        with tempfile.TemporaryDirectory(prefix="xlapm-recalc-") as folder:
+            copy = recalculated_copy(workbook, Path(folder))
+            table = read_table(copy, sheet=table.sheet, decimal=settings.decimal)
+            table.source = workbook.name
+    elif uncached:
+        shown = ", ".join(uncached[:5]) + (" …" if len(uncached) > 5 else "")
+        raise InputError(
+            f"{workbook.name}, sheet '{table.sheet}': {len(uncached):,} formulas have "
+            f"no saved result ({shown}), so their values are unknown.",
+            hint="Open and save the workbook in Excel, or run again with "
+            "--recalculate (uses LibreOffice).",
+        )
+
+    if table.sheet in owned:
+        keep = [name for name in table.frame.columns if name not in XLAPM_COLUMNS]
+        table.frame = table.frame[keep]
+    return table
+
+
+def _write(
+    workbook: Path,
+    plan: Any,
+    force: bool,
+    backup: bool,
+    progress: Progress,
+) -> tuple[SpliceReport, Path | None]:
+    with tempfile.TemporaryDirectory(prefix="xlapm-fragment-") as folder:
+        fragment = Path(folder) / "owned.xlsx"
+        write_workbook(plan, fragment, progress)
+        reports: list[SpliceReport] = []
+
+        def splice(temporary: Path) -> None:
+            reports.append(
+                splice_owned_sheets(workbook, fragment, temporary, force=force)
+            )
+
+        kept = atomic_replace(workbook, splice, backup=backup)
+    return reports[0], kept
+
+
+def _sheet_rows(workbook: Path, sheet: str) -> list[list[Any]]:
+    book = CalamineWorkbook.from_path(str(workbook))
+    try:
+        return book.get_sheet_by_name(sheet).to_python(skip_empty_area=False)
+    finally:
+        book.close()
