@@ -6,6 +6,7 @@ import click
 
 from xlapm.build import BuildResult
 from xlapm.core.portfolio import Portfolio
+from xlapm.layout.look import threshold_texts
 
 _ISSUE_ROWS_SHOWN = 8
 
@@ -19,7 +20,6 @@ def report_build(result: BuildResult) -> None:
 def report_portfolio(portfolio: Portfolio) -> None:
     """Columns used, thresholds, quadrant counts and a one-line issue summary."""
     accounts = portfolio.accounts
-    c = portfolio.classification
     chosen = [
         f"revenue '{accounts.revenue_column}'",
         f"health '{accounts.health_column}' ({accounts.health_scale.value})",
@@ -33,10 +33,8 @@ def report_portfolio(portfolio: Portfolio) -> None:
     click.echo(
         f"{accounts.source}: {len(accounts):,} accounts; columns: " + ", ".join(chosen)
     )
-    click.echo(
-        f"Thresholds: revenue {c.revenue_threshold.describe()}, "
-        f"health {c.health_threshold.describe()}"
-    )
+    revenue, health = threshold_texts(portfolio)
+    click.echo(f"Thresholds: revenue {revenue}, health {health}")
     counts = "  ".join(f"{t.name} {t.accounts:,}" for t in portfolio.quadrant_totals())
     click.echo(f"Quadrants: {counts}")
     issues = accounts.issues

@@ -20,18 +20,16 @@ import logging
 import posixpath
 import re
 import zipfile
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
-from xml.etree.ElementTree import ParseError
+from xml.parsers import expat
 
 import charset_normalizer
-import defusedxml.ElementTree as SafeET
 import numpy as np
 import pandas as pd
 import python_calamine
-from defusedxml import DefusedXmlException
 
 from xlapm.core.values import unwrap_excel_text_column
 from xlapm.errors import FileProblem, InputError, UnsafeWorkbook
@@ -51,6 +49,10 @@ _QUOTED = re.compile(r'"(?:[^"]|"")*"')
 _EXCEL_SEP_LINE = re.compile(r'"?sep=(.)"?[,;\t|]*', re.IGNORECASE)
 _PANDAS_RAGGED = re.compile(r"Expected (\d+) fields in line (\d+), saw (\d+)")
 _CELL_REF = re.compile(r"([A-Z]+)([0-9]+)")
+# Byte patterns that a sheet's XML must hold for a parse to be worth it; a false
+# hit only costs the parse. Plain bytes.find is many times faster than a regex.
+_FORMULA_TAGS = (b"<f>", b"<f ", b"<f/", b":f>", b":f ", b":f/")
+_ERROR_CELLS = (b't="e"', b"t='e'")
 
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ZIP_SIGNATURE = b"PK\x03\x04"
@@ -82,6 +84,20 @@ class RawTable:
     encoding: str | None
     delimiter: str | None
     decimal: str
+
+
+@dataclass
+class _Cells:
+    """A block of workbook cells: the header row and the records below it.
+
+    ``first_row`` is the sheet row (from 1) of the first record, ``first_column``
+    the sheet column (from 0) of the first cell of every row.
+    """
+
+    headers: list[object]
+    records: list[list[object]]
+    first_row: int
+    first_column: int
 
 
 @dataclass(frozen=True)
@@ -153,9 +169,8 @@ def find_uncached_formulas(path: Path, sheet: str | None = None) -> list[str]:
         with _open_calamine(path) as workbook:
             target = _choose_target(workbook, sheet, path.name)
             area = _table_area(workbook, target)
-        part = _sheet_part(package, target.sheet)
-        with package.open(part) as stream:
-            return list(_uncached_cells(stream, area, path.name))
+        scan = _scan_sheet(package, target.sheet, _FORMULA_TAGS)
+    return [ref for ref in scan.uncached if area is None or _inside(ref, area)]
 
 
 # Text files.
@@ -371,20 +386,23 @@ def _clean_text_cells(grid: pd.DataFrame) -> pd.DataFrame:
 
 
 def _read_workbook(path: Path, sheet: str | None, decimal: str | None) -> RawTable:
-    _check_package(path)
-    with _open_calamine(path) as workbook:
-        target = _choose_target(workbook, sheet, path.name)
-        if target.table is not None:
-            headers, records, first_row = _table_cells(workbook, target.table)
-        else:
-            headers, records, first_row = _sheet_cells(workbook, target.sheet, path)
+    with _open_checked_package(path) as package:
+        with _open_calamine(path) as workbook:
+            target = _choose_target(workbook, sheet, path.name)
+            if target.table is not None:
+                cells = _table_cells(workbook, target.table)
+            else:
+                cells = _sheet_cells(workbook, target.sheet, path)
+        _put_error_values(
+            cells, _scan_sheet(package, target.sheet, _ERROR_CELLS).errors
+        )
     logger.debug("%s: reading %s", path.name, target)
 
-    frame = _clean_workbook_cells(records, len(headers))
+    frame = _clean_workbook_cells(cells.records, len(cells.headers))
     return _raw_table(
-        headers=headers,
+        headers=cells.headers,
         records=frame,
-        rows=frame.index.to_numpy(dtype=np.int64) + first_row,
+        rows=frame.index.to_numpy(dtype=np.int64) + cells.first_row,
         source=path.name,
         sheet=target.name,
         encoding=None,
@@ -393,10 +411,44 @@ def _read_workbook(path: Path, sheet: str | None, decimal: str | None) -> RawTab
     )
 
 
-def _check_package(path: Path) -> None:
-    """Refuse, before calamine reads a byte, what is no safe workbook."""
-    with _open_checked_package(path):
-        return
+def table_from_rows(
+    header: Sequence[object],
+    rows: Sequence[Sequence[object]],
+    source: str,
+    first_row: int,
+    *,
+    sheet: str | None = None,
+    decimal: str = ".",
+) -> RawTable:
+    """A ``RawTable`` from cell values already in memory, as an open workbook has them.
+
+    The ribbon's rebuild reads the Accounts table of the open workbook in one block
+    (xlwings) and hands it here, so its cells are cleaned as ``read_table`` cleans
+    a saved ``.xlsx``; error values are expected as text such as ``"#N/A"``.
+
+    Args:
+        header: the header row's values.
+        rows: the records below it, row by row.
+        source: the name messages use, such as ``"Book1.xlsx"``.
+        first_row: the Excel row number of the first record.
+        sheet: the sheet or table the records come from.
+        decimal: the decimal mark of numbers typed as text.
+
+    Returns:
+        The table, with empty records and empty unnamed columns dropped.
+    """
+    records = [list(row) for row in rows]
+    frame = _clean_workbook_cells(records, len(header))
+    return _raw_table(
+        headers=list(header),
+        records=frame,
+        rows=frame.index.to_numpy(dtype=np.int64) + first_row,
+        source=source,
+        sheet=sheet,
+        encoding=None,
+        delimiter=None,
+        decimal=decimal,
+    )
 
 
 @contextlib.contextmanager
@@ -528,24 +580,18 @@ def _first_visible_sheet(workbook: python_calamine.CalamineWorkbook) -> str:
     return workbook.sheet_names[0]
 
 
-def _table_cells(
-    workbook: python_calamine.CalamineWorkbook, name: str
-) -> tuple[list[object], list[list[object]], int]:
-    """The headers, the records and the sheet row of the first record of a table."""
+def _table_cells(workbook: python_calamine.CalamineWorkbook, name: str) -> _Cells:
     table = workbook.get_table_by_name(name)
-    start = table.start
-    first_row = start[0] + 1 if start is not None else 1
-    records = table.to_python() if start is not None else []
-    return list(table.columns), records, first_row
+    if table.start is None:
+        return _Cells(list(table.columns), [], 1, 0)
+    first_row, first_column = table.start[0] + 1, table.start[1]
+    return _Cells(list(table.columns), table.to_python(), first_row, first_column)
 
 
 def _sheet_cells(
     workbook: python_calamine.CalamineWorkbook, name: str, path: Path
-) -> tuple[list[object], list[list[object]], int]:
-    """The headers, the records and the sheet row of the first record of a sheet.
-
-    The header row is the first row with anything in it.
-    """
+) -> _Cells:
+    """The header row is the first row with anything in it."""
     sheet = workbook.get_sheet_by_name(name)
     cells = sheet.to_python(skip_empty_area=True)
     start = sheet.start
@@ -558,7 +604,20 @@ def _sheet_cells(
         )
 
     first_row = start[0] + header_index + 2
-    return cells[header_index], cells[header_index + 1 :], first_row
+    return _Cells(cells[header_index], cells[header_index + 1 :], first_row, start[1])
+
+
+def _put_error_values(cells: _Cells, errors: dict[str, str]) -> None:
+    """Put back the Excel errors (``#N/A``) that calamine reads as empty cells.
+
+    A CSM who sees ``#N/A`` in the cell must not be told that it is blank.
+    """
+    for reference, error in errors.items():
+        row, column = _cell_position(reference)
+        index = row + 1 - cells.first_row
+        position = column - cells.first_column
+        if 0 <= index < len(cells.records) and 0 <= position < len(cells.headers):
+            cells.records[index][position] = error
 
 
 def _has_value(cell: object) -> bool:
@@ -568,11 +627,10 @@ def _has_value(cell: object) -> bool:
 def _clean_workbook_cells(records: list[list[object]], width: int) -> pd.DataFrame:
     """Cells as the workbook holds them, text stripped, empty text made None."""
     frame = pd.DataFrame(records, columns=range(width), dtype=object)
-    if frame.empty:
-        return frame
-
     for column in frame.columns:
-        frame[column] = frame[column].map(_clean_workbook_cell).astype(object)
+        # Built as object on purpose: pandas would turn None among floats into NaN.
+        cleaned = [_clean_workbook_cell(cell) for cell in frame[column]]
+        frame[column] = pd.Series(cleaned, index=frame.index, dtype=object)
     return frame
 
 
@@ -676,7 +734,7 @@ def _first_filled_row(frame: pd.DataFrame, source: str) -> int:
     return int(filled[0])
 
 
-# Formulas without results.
+# What only the sheet XML tells: formulas without results, error cells.
 
 
 def _office_document(package: Package) -> str | None:
@@ -720,57 +778,118 @@ def _relationship_id(element: object) -> str | None:
     return None
 
 
-def _uncached_cells(
-    stream: IO[bytes],
-    area: tuple[int, int, int, int] | None,
-    source: str,
-) -> Iterator[str]:
-    """Stream a sheet's XML and yield the references of formulas without a value."""
+@dataclass
+class _SheetScan:
+    """What calamine cannot tell: formulas without a value, and error cells."""
+
+    uncached: list[str] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+def _scan_sheet(package: Package, sheet: str, markers: tuple[bytes, ...]) -> _SheetScan:
+    """Scan the sheet's XML, only if its bytes hold one of ``markers`` at all.
+
+    The byte search costs a fraction of a parse, and most CRM workbooks have
+    neither formulas nor error cells.
+    """
+    part = _sheet_part(package, sheet)
+    with package.open(part) as stream:
+        if not _holds(stream, markers):
+            return _SheetScan()
+    with package.open(part) as stream:
+        return _parse_sheet(stream, package.path.name)
+
+
+def _holds(stream: IO[bytes], markers: tuple[bytes, ...]) -> bool:
+    tail = b""
+    while chunk := stream.read(1 << 20):
+        # The tail of the previous chunk catches a marker cut in two.
+        window = tail + chunk
+        if any(marker in window for marker in markers):
+            return True
+        tail = chunk[-8:]
+    return False
+
+
+def _parse_sheet(stream: IO[bytes], source: str) -> _SheetScan:
+    """Stream a sheet's XML with expat, noting formulas without value and errors.
+
+    The handlers are plain closures, and text is only listened to inside the
+    ``<v>`` of a formula or error cell: they run for every element of a sheet
+    that can hold millions. A DTD is refused on sight, so no entity is declared.
+    """
+    scan = _SheetScan()
+    cell: list = [None, None, False, None]  # reference, type, formula, value text
+    local_names: dict[str, str] = {}
+    parser = _safe_expat(source)
+
+    def start(qualified: str, attributes: dict[str, str]) -> None:
+        name = local_names.get(qualified)
+        if name is None:
+            name = local_names[qualified] = qualified.rpartition(":")[2]
+        if parser.CharacterDataHandler is not None:
+            parser.CharacterDataHandler = None
+        if name == "c":
+            _note_cell(cell, scan)
+            cell[:] = attributes.get("r"), attributes.get("t"), False, None
+        elif name == "f":
+            cell[2] = True
+        elif name == "v" and (cell[2] or cell[1] == "e"):
+            # In OOXML a cell's <f> always comes before its <v>.
+            parser.CharacterDataHandler = value_text
+
+    def value_text(data: str) -> None:
+        if not data.isspace():
+            cell[3] = (cell[3] or "") + data
+
+    parser.StartElementHandler = start
     try:
-        for _, element in SafeET.iterparse(stream, events=("end",), forbid_dtd=True):
-            tag = element.tag
-            if tag.endswith("}c") and _is_uncached_formula(element):
-                reference = element.get("r") or ""
-                if area is None or _inside(reference, area):
-                    yield reference
-            elif tag.endswith("}row"):
-                # Rows are done with once read; dropping them keeps memory flat.
-                element.clear()
-    except DefusedXmlException as error:
-        raise UnsafeWorkbook(
-            f"{source} is unsafe: a sheet uses a DTD or XML entities."
-        ) from error
-    except ParseError as error:
+        parser.ParseFile(stream)
+    except expat.ExpatError as error:
         raise FileProblem(
             f"{source} is damaged: a sheet is not well-formed XML ({error}).",
             hint="Open it in Excel and save it again.",
         ) from error
+    _note_cell(cell, scan)
+    return scan
 
 
-def _is_uncached_formula(cell: object) -> bool:
-    formula = value = None
-    for child in cell:  # type: ignore[attr-defined]
-        name = _local_name(child.tag)
-        if name == "f":
-            formula = child
-        elif name == "v":
-            value = child
-    if formula is None:
-        return False
-    if value is None:
-        return True
+def _note_cell(cell: list, scan: _SheetScan) -> None:
+    reference, kind, formula, value = cell
+    if kind == "e" and value:
+        scan.errors[reference or ""] = value.strip()
     # Excel saves a formula whose result is "" as t="str" with an empty <v>.
-    return not value.text and cell.get("t") not in ("str", "inlineStr")  # type: ignore[attr-defined]
+    elif formula and not value and kind not in ("str", "inlineStr"):
+        scan.uncached.append(reference or "")
+
+
+def _safe_expat(source: str) -> expat.XMLParserType:
+    """An expat parser that refuses any DTD, hence any entity declaration."""
+
+    def refuse(*_: object) -> None:
+        raise UnsafeWorkbook(f"{source} is unsafe: a sheet uses a DTD or XML entities.")
+
+    parser = expat.ParserCreate()
+    parser.buffer_text = True
+    parser.SetParamEntityParsing(expat.XML_PARAM_ENTITY_PARSING_NEVER)
+    parser.StartDoctypeDeclHandler = refuse
+    parser.EntityDeclHandler = refuse
+    parser.ExternalEntityRefHandler = refuse
+    return parser
 
 
 def _inside(reference: str, area: tuple[int, int, int, int]) -> bool:
-    found = _CELL_REF.fullmatch(reference)
-    if found is None:
-        return False
-    row = int(found.group(2)) - 1
-    column = _column_index(found.group(1))
+    row, column = _cell_position(reference)
     first_row, last_row, first_column, last_column = area
     return first_row <= row <= last_row and first_column <= column <= last_column
+
+
+def _cell_position(reference: str) -> tuple[int, int]:
+    """Row and column, from 0, of a reference like ``C5``; (-1, -1) if unreadable."""
+    found = _CELL_REF.fullmatch(reference)
+    if found is None:
+        return -1, -1
+    return int(found.group(2)) - 1, _column_index(found.group(1))
 
 
 def _column_index(letters: str) -> int:

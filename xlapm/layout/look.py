@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import re
 
+from xlapm.core.portfolio import Portfolio
 from xlapm.core.settings import HealthScale, Settings
 from xlapm.layout.plan import Style
 
@@ -82,6 +83,35 @@ def _three_digits(amount: float) -> str:
     if amount >= 100 or amount == math.floor(amount):
         return f"{amount:,.0f}"
     return f"{amount:.3g}"
+
+
+def shown(value: float, number_format: str) -> str:
+    """A value as its number format shows it, roughly: ``$204,800``, ``42.0%``.
+
+    >>> shown(0.42, "0.0%"), shown(204800, "$#,##0")
+    ('42.0%', '$204,800')
+    """
+    if value != value:
+        return "not set (no account has this metric)"
+    if "%" in number_format:
+        return f"{value:.1%}"
+    symbol = next((sign for sign in "$€£¥" if sign in number_format), "")
+    digits = 0 if abs(value) >= 100 else 2
+    text = f"{abs(value):,.{digits}f}"
+    if not symbol:
+        text = text.rstrip("0").rstrip(".") if "." in text else text
+    return f"{'-' if value < 0 else ''}{symbol}{text}"
+
+
+def threshold_texts(portfolio: Portfolio) -> tuple[str, str]:
+    """The revenue and health thresholds in words: ``median = $204,800``."""
+    c = portfolio.classification
+    money = money_format(portfolio.settings)
+    health = health_format(portfolio.accounts.health_scale)
+    return (
+        c.revenue_threshold.describe(shown(c.revenue_threshold.value, money)),
+        c.health_threshold.describe(shown(c.health_threshold.value, health)),
+    )
 
 
 def health_text(value: float, scale: HealthScale) -> str:

@@ -69,11 +69,11 @@ def plan_matrix_sheet(portfolio: Portfolio) -> SheetPlan:
 
 def _headline(portfolio: Portfolio, width: int) -> list:
     accounts = portfolio.accounts
-    c = portfolio.classification
+    revenue, health = look.threshold_texts(portfolio)
     title = f"Account Prioritization Matrix — {len(accounts):,} accounts"
     axes = (
-        f"Revenue: {accounts.revenue_column} ({c.revenue_threshold.describe()})   ·   "
-        f"Health: {accounts.health_column} ({c.health_threshold.describe()})   ·   "
+        f"Revenue: {accounts.revenue_column} ({revenue})   ·   "
+        f"Health: {accounts.health_column} ({health})   ·   "
         "a value on a threshold counts as high"
     )
     last = 2 * width + 1
@@ -141,14 +141,14 @@ def _grid(notes: list[str], width: int) -> list[list[str | None]]:
 
 
 def _axis_label(position: int, top: int, height: int) -> Merge:
-    text = "HIGH\nREVENUE" if position == 0 else "LOW\nREVENUE"
+    text = "HIGH REVENUE ↑" if position == 0 else "LOW REVENUE ↓"
     style = Style(
         bold=True,
         font_colour=look.MUTED,
         align="center",
         valign="center",
-        wrap=True,
         fill=look.PAPER,
+        rotation=90,
     )
     return Merge(top, 0, top + height - 1, 0, text, style)
 

@@ -29,6 +29,7 @@ class Style:
     wrap: bool = False
     border_colour: str | None = None
     indent: int = 0
+    rotation: int = 0
 
 
 @dataclass

@@ -96,7 +96,9 @@ def _threshold_rows(
             Cells(row, 0, [[label, column]], look.LABEL),
             Cells(row, 2, [[value]], Style(bold=True, num_format=number_format)),
             Cells(
-                row, 3, [[threshold.describe(_shown(threshold.value, number_format))]]
+                row,
+                3,
+                [[threshold.describe(look.shown(threshold.value, number_format))]],
             ),
         ]
     return blocks
@@ -122,17 +124,6 @@ def _totals_table(
             Column("Share of revenue", [t.revenue_share for t in totals], share),
         ],
     )
-
-
-def _shown(value: float, number_format: str) -> str:
-    if value != value:
-        return "not set (no scored accounts)"
-    if "%" in number_format:
-        return f"{value:.1%}"
-    if "$" in number_format or "€" in number_format or "£" in number_format:
-        symbol = next(ch for ch in "$€£" if ch in number_format)
-        return f"{symbol}{value:,.2f}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
 
 
 def _threshold_line_cells(portfolio: Portfolio, top: int) -> Cells:

@@ -6,9 +6,11 @@ names case-insensitively, so sets of names hold lower-case keys.
 
 from __future__ import annotations
 
+import itertools
 import posixpath
 import re
 import struct
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -191,16 +193,14 @@ def free_part_name(wanted: str, used: set[str]) -> str:
     """
     match = _NUMBERED.match(wanted)
     stem, extension = (match.group(1), match.group(3)) if match else (wanted, "")
-    number = 1
-    while True:
-        candidate = f"{stem}{number}{extension}"
-        if (
-            candidate.lower() not in used
-            and rels_name(candidate).lower() not in used
-        ):
+    # A name without a number (xl/sharedStrings.xml) is tried as it is first.
+    plain = [wanted] if match is None or not match.group(2) else []
+    numbered = (f"{stem}{number}{extension}" for number in itertools.count(1))
+    for candidate in itertools.chain(plain, numbered):
+        if candidate.lower() not in used and rels_name(candidate).lower() not in used:
             used.add(candidate.lower())
             return candidate
-        number += 1
+    raise AssertionError("itertools.count never ends")
 
 
 class ContentTypes:
@@ -252,7 +252,9 @@ class ContentTypes:
             if self.overrides.get(part.lower()) == kind
         }
         remove = {part.lower() for part in remove} - unchanged
-        add = {part: kind for part, kind in add.items() if part.lower() not in unchanged}
+        add = {
+            part: kind for part, kind in add.items() if part.lower() not in unchanged
+        }
         root = scan(self.data, depth=1)
         edits = []
         for span in root.children:
@@ -296,7 +298,9 @@ class PackageWriter:
             for stream in self._sources.values():
                 stream.close()
 
-    def write(self, name: str, data: bytes, like: zipfile.ZipInfo | None = None) -> None:
+    def write(
+        self, name: str, data: bytes, like: zipfile.ZipInfo | None = None
+    ) -> None:
         """Write ``data`` as member ``name``, deflated."""
         info = self._new_info(name, like)
         self.archive.writestr(info, data)
@@ -307,17 +311,17 @@ class PackageWriter:
 
     def _new_info(self, name: str, like: zipfile.ZipInfo | None) -> zipfile.ZipInfo:
         """Return a fresh entry, keeping the date of the member it replaces."""
-        date = like.date_time if like is not None else (1980, 1, 1, 0, 0, 0)
+        date = like.date_time if like is not None else time.localtime()[:6]
         info = zipfile.ZipInfo(name, date)
         info.compress_type = zipfile.ZIP_DEFLATED
         info.external_attr = like.external_attr if like is not None else 0o600 << 16
         return info
 
-    def copy_raw(self, source: Package, name: str) -> None:
+    def copy_raw(self, source: Package, name: str, as_name: str | None = None) -> None:
         """Copy member ``name`` of ``source`` without recompressing it."""
         original = source.info(name)
         offset = self._data_offset(source, original)
-        clone = zipfile.ZipInfo(original.filename, original.date_time)
+        clone = zipfile.ZipInfo(as_name or original.filename, original.date_time)
         clone.compress_type = original.compress_type
         clone.CRC = original.CRC
         clone.compress_size = original.compress_size
@@ -365,4 +369,3 @@ def _copy_exactly(source: IO[bytes], target: IO[bytes], size: int) -> None:
             raise FileProblem("a zip member ends early")
         target.write(chunk)
         remaining -= len(chunk)
-

@@ -181,8 +181,7 @@ def _unsupported(package: Package, tag: str) -> FileProblem:
     """Return the error for a workbook part xlapm cannot edit."""
     if tag.startswith(f"{{{STRICT_MAIN_NS}}}"):
         return FileProblem(
-            f"{package.path.name} is saved as Strict Open XML, which xlapm cannot "
-            "edit",
+            f"{package.path.name} is saved as Strict Open XML, which xlapm cannot edit",
             hint="Save it as an ordinary Excel Workbook (.xlsx).",
         )
     return FileProblem(

@@ -210,7 +210,7 @@ def _write(element: Element, context: dict[str, str], pieces: list[str]) -> None
     declarations: list[str] = []
     tag = _qualify(element.tag, context, declarations, is_attribute=False)
     attributes = [
-        f'{_qualify(name, context, declarations, is_attribute=True)}='
+        f"{_qualify(name, context, declarations, is_attribute=True)}="
         f'"{escape_attr(value)}"'
         for name, value in element.attrib.items()
     ]

@@ -124,9 +124,7 @@ def make_sheet_names(names: Iterable[str], taken: Iterable[str] = ()) -> list[st
 def _clean_sheet_name(raw: object) -> str:
     """Return ``raw`` as text Excel accepts, before making it unique."""
     text = "".join(_SHEET_NAME_REPLACEMENTS.get(char, char) for char in str(raw))
-    text = "".join(
-        " " if unicodedata.category(char) == "Cc" else char for char in text
-    )
+    text = "".join(" " if unicodedata.category(char) == "Cc" else char for char in text)
     text = " ".join(text.split()).strip("'").strip()
     text = _cut(text, MAX_SHEET_NAME)
     return text or "Sheet"

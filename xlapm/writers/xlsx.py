@@ -292,6 +292,8 @@ def _format_options(style: Style) -> dict[str, Any]:
         options["border_color"] = style.border_colour
     if style.indent:
         options["indent"] = style.indent
+    if style.rotation:
+        options["rotation"] = style.rotation
     return options
 
 

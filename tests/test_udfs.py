@@ -1,0 +1,405 @@
+"""The Excel formulas, called as Excel calls them: cells, blocks, blanks and errors."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from xlapm import udfs
+from xlapm.core.classify import quadrant_key
+from xlapm.core.settings import QUADRANT_KEYS, UNSCORED, Settings
+from xlapm.core.values import parse_number
+from xlapm.udfs import APM_PLAYBOOK, APM_SEGMENT, APM_THRESHOLD, APM_TIER
+
+NAMES = dict(zip(QUADRANT_KEYS, Settings().quadrant_names(), strict=True))
+REVENUE_LIMIT = 100_000.0
+HEALTH_LIMIT = 0.5
+
+
+@pytest.fixture(autouse=True)
+def book(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    """The calling workbook's named cells and tables; empty means no workbook."""
+    cells: dict[str, Any] = {}
+
+    def read(caller: Any, names: Any, tables: Any = ()) -> dict[str, Any]:
+        wanted = [*names, *tables]
+        return {name: cells[name] for name in wanted if name in cells}
+
+    monkeypatch.setattr(udfs, "read_caller_book", read)
+    return cells
+
+
+def expected_tier(revenue: Any, health: Any, rt: Any, ht: Any) -> str:
+    """What the core says for one account, in the words a cell shows."""
+    readings = {
+        "revenue": parse_number(revenue),
+        "health": parse_number(health),
+        "revenue threshold": parse_number(rt),
+        "health threshold": parse_number(ht),
+    }
+    if readings["revenue"].problem == readings["health"].problem == "is blank":
+        return ""
+    for label, reading in readings.items():
+        if reading.number is None:
+            return f"{UNSCORED}: {label} {reading.problem}"
+    health_value = readings["health"].number
+    if not 0 <= health_value <= 1:
+        return f"{UNSCORED}: health is outside 0–100% for a fraction health scale"
+    key = quadrant_key(
+        readings["revenue"].number,
+        health_value,
+        readings["revenue threshold"].number,
+        readings["health threshold"].number,
+    )
+    return NAMES[key]
+
+
+EDGE = np.nextafter
+CASES = [
+    (250_000.0, 0.8),
+    (250_000.0, 0.2),
+    (5_000.0, 0.2),
+    (5_000.0, 0.8),
+    (REVENUE_LIMIT, HEALTH_LIMIT),
+    (EDGE(REVENUE_LIMIT, 0), HEALTH_LIMIT),
+    (EDGE(REVENUE_LIMIT, np.inf), HEALTH_LIMIT),
+    (REVENUE_LIMIT, EDGE(HEALTH_LIMIT, 0)),
+    (REVENUE_LIMIT, EDGE(HEALTH_LIMIT, 1)),
+    (EDGE(REVENUE_LIMIT, 0), EDGE(HEALTH_LIMIT, 0)),
+    (100_000, 1),
+    (0, 0),
+    (-5.0, 0.9),
+    ("120,000", "45%"),
+    ("$250,000", "80 %"),
+    ("100000", "0.5"),
+    (None, None),
+    ("", "  "),
+    (None, 0.7),
+    (250_000.0, None),
+    ("#N/A", 0.7),
+    (250_000.0, "#DIV/0!"),
+    ("#VALUE!", "#REF!"),
+    (True, 0.7),
+    (250_000.0, False),
+    ("n/a", 0.7),
+    ("1.2M", 0.7),
+    ("lots", 0.7),
+    (250_000.0, 1.5),
+    (250_000.0, "150%"),
+    (250_000.0, -0.1),
+    (float("nan"), 0.7),
+    (float("inf"), 0.7),
+]
+
+
+@pytest.mark.parametrize(("revenue", "health"), CASES)
+def test_one_cell_agrees_with_the_core(revenue: Any, health: Any) -> None:
+    shown = APM_TIER(revenue, health, REVENUE_LIMIT, HEALTH_LIMIT)
+
+    expected = expected_tier(revenue, health, REVENUE_LIMIT, HEALTH_LIMIT)
+    assert shown.startswith(expected) and (shown == expected or UNSCORED in shown)
+
+
+def test_a_column_equals_its_cells_one_by_one() -> None:
+    revenue = [[case[0]] for case in CASES]
+    health = [[case[1]] for case in CASES]
+
+    column = APM_TIER(revenue, health, REVENUE_LIMIT, HEALTH_LIMIT)
+
+    one_by_one = [APM_TIER(r[0], h[0], REVENUE_LIMIT, HEALTH_LIMIT) for r, h in zip(
+        revenue, health, strict=True
+    )]  # fmt: skip
+    assert [row[0] for row in column] == one_by_one
+    assert len(column) == len(CASES) and all(len(row) == 1 for row in column)
+
+
+def test_a_block_keeps_its_shape() -> None:
+    revenue = [[250_000.0, 5_000.0, None], [250_000.0, "#N/A", 5_000.0]]
+    health = [[0.8, 0.8, None], [0.2, 0.8, 0.2]]
+
+    block = APM_TIER(revenue, health, REVENUE_LIMIT, HEALTH_LIMIT)
+
+    assert [list(row) for row in block] == [
+        ["TIER 1", "MAINTAIN", ""],
+        ["INVEST", "UNSCORED: revenue is an Excel error (#N/A)", "RAMP"],
+    ]
+
+
+def test_a_column_of_plain_numbers_takes_the_fast_path_and_agrees() -> None:
+    generator = np.random.default_rng(7)
+    revenue = generator.uniform(0, 2 * REVENUE_LIMIT, 2_000)
+    health = generator.uniform(0, 1, 2_000)
+    revenue[:3], health[3:6] = REVENUE_LIMIT, HEALTH_LIMIT
+
+    column = APM_TIER(
+        [[value] for value in revenue.tolist()],
+        [[value] for value in health.tolist()],
+        REVENUE_LIMIT,
+        HEALTH_LIMIT,
+    )
+
+    expected = [
+        NAMES[quadrant_key(r, h, REVENUE_LIMIT, HEALTH_LIMIT)]
+        for r, h in zip(revenue.tolist(), health.tolist(), strict=True)
+    ]
+    assert [row[0] for row in column] == expected
+
+
+def test_one_cell_given_as_a_block_is_one_value() -> None:
+    # Excel's ndim=2 hands even a single cell over as [[value]].
+    assert APM_TIER([[250_000.0]], [[0.8]], [[REVENUE_LIMIT]], [[0.5]]) == "TIER 1"
+
+
+def test_numpy_arrays_work_like_lists() -> None:
+    column = APM_TIER(
+        np.array([[250_000.0], [5.0]]), np.array([[0.8], [0.8]]), 1e5, 0.5
+    )
+
+    assert column == [("TIER 1",), ("MAINTAIN",)]
+
+
+def test_thresholds_per_row() -> None:
+    column = APM_TIER([[50.0], [50.0]], [[0.5], [0.5]], [[10.0], [100.0]], "50%")
+
+    assert column == [("TIER 1",), ("MAINTAIN",)]
+
+
+def test_ranges_of_different_sizes_are_refused_in_words() -> None:
+    shown = APM_TIER([[1.0], [2.0]], [[0.5], [0.5], [0.5]], 1, 1)
+
+    assert shown == (
+        "UNSCORED: the ranges have different sizes (revenue 2×1, health 3×1, "
+        "revenue threshold 1×1, health threshold 1×1)"
+    )
+
+
+def test_ragged_rows_are_refused_in_words() -> None:
+    shown = APM_TIER([[1.0, 2.0], [3.0]], [[0.5, 0.5], [0.5]], 1, 1)
+
+    assert shown == "UNSCORED: a range has rows of different lengths"
+
+
+def test_a_bad_threshold_is_named() -> None:
+    assert (
+        APM_TIER(5.0, 0.5, "soon", 0.5) == "UNSCORED: revenue threshold is not a number"
+    )
+    assert (
+        APM_TIER([[5.0], [6.0]], [[0.5], [0.5]], "soon", 0.5)
+        == [
+            ("UNSCORED: revenue threshold is not a number",),
+        ]
+        * 2
+    )
+
+
+def test_thresholds_and_names_come_from_the_workbook(book: dict[str, Any]) -> None:
+    book.update(
+        APM_RevenueThreshold=REVENUE_LIMIT,
+        APM_HealthThreshold=HEALTH_LIMIT,
+        APM_Tier1Name="Champions",
+        APM_RampName="  Scale  ",
+        APM_InvestName="",
+    )
+
+    assert APM_TIER(REVENUE_LIMIT, HEALTH_LIMIT) == "Champions"
+    assert APM_TIER(EDGE(REVENUE_LIMIT, 0), 0.1) == "Scale"
+    assert APM_TIER(REVENUE_LIMIT, EDGE(HEALTH_LIMIT, 0)) == "INVEST"
+    assert APM_TIER([[REVENUE_LIMIT], [1.0]], [[0.9], [0.1]]) == [
+        ("Champions",),
+        ("Scale",),
+    ]
+
+
+def test_a_given_threshold_beats_the_workbook(book: dict[str, Any]) -> None:
+    book.update(APM_RevenueThreshold=1e9, APM_HealthThreshold=0.99)
+
+    assert APM_TIER(200.0, 0.6, 100.0, 0.5) == "TIER 1"
+
+
+def test_without_thresholds_anywhere_the_cell_says_so() -> None:
+    # The default rule is the median, which one cell cannot compute.
+    assert APM_TIER(5.0, 0.5) == (
+        "UNSCORED: revenue threshold is not set yet (rebuild the matrix, or give one)"
+    )
+    assert APM_TIER([[5.0]] * 2, [[0.5]] * 2)[0][0].startswith(
+        "UNSCORED: revenue threshold is not set yet"
+    )
+
+
+@pytest.mark.parametrize(
+    ("health", "threshold", "expected"),
+    [
+        (45, 50, "INVEST"),
+        (50, 50, "TIER 1"),
+        ("50%", 50, "TIER 1"),
+        (49.999, "50%", "INVEST"),
+        (150, 50, "UNSCORED: health is outside 0–100% for a percent health scale"),
+    ],
+)
+def test_percent_scale_reads_45_as_45_percent(
+    book: dict[str, Any], health: Any, threshold: Any, expected: str
+) -> None:
+    book["APM_HealthScale"] = "percent"
+
+    shown = APM_TIER(REVENUE_LIMIT, health, REVENUE_LIMIT, threshold)
+    column = APM_TIER([[REVENUE_LIMIT]] * 2, [[health]] * 2, REVENUE_LIMIT, threshold)
+
+    assert shown.startswith(expected)
+    assert column == [(shown,)] * 2
+
+
+def test_number_scale_keeps_scores_as_they_are(book: dict[str, Any]) -> None:
+    book["APM_HealthScale"] = "number"
+
+    assert APM_TIER(REVENUE_LIMIT, 72.0, REVENUE_LIMIT, 60) == "TIER 1"
+    assert APM_TIER([[REVENUE_LIMIT]], [[59.0]], REVENUE_LIMIT, 60) == "INVEST"
+
+
+@pytest.mark.parametrize(
+    ("field", "expected"),
+    [
+        (None, "one-to-many: Monthly campaign"),
+        ("approach", "one-to-many"),
+        ("CADENCE", "Monthly campaign"),
+        ("summary", "Low revenue, low health: boost adoption through programmes."),
+    ],
+)
+def test_playbook_fields(field: Any, expected: str) -> None:
+    assert APM_PLAYBOOK("RAMP", field) == expected
+    assert APM_PLAYBOOK(" ramp ", field) == expected
+
+
+def test_playbook_activities_fit_one_line() -> None:
+    shown = APM_PLAYBOOK("MAINTAIN", "activities")
+
+    assert shown == (
+        "Watch usage reports and alert the CSM when usage declines; "
+        "Self-serve training and e-mail campaigns"
+    )
+
+
+def test_playbook_of_a_column() -> None:
+    column = APM_PLAYBOOK(
+        [["TIER 1"], [None], ["UNSCORED: health is blank"], ["tier1"], [3.0]],
+        "cadence",
+    )
+
+    assert column == [
+        ("Every two weeks",),
+        ("",),
+        ("Fix the data to score this account",),
+        ("Every two weeks",),
+        ("No playbook for '3.0': give a quadrant name such as TIER 1",),
+    ]
+
+
+def test_playbook_refuses_an_unknown_field_in_words() -> None:
+    assert APM_PLAYBOOK("RAMP", "colour") == (
+        "APM_PLAYBOOK: field must be one of playbook, approach, activities, "
+        "cadence, summary"
+    )
+
+
+def test_playbook_follows_the_workbook(book: dict[str, Any]) -> None:
+    book["APM_Tier1Name"] = "Champions"
+    book["Playbooks"] = [
+        ["Quadrant", "Approach", "Summary", "Activities", "Cadence", "Colour"],
+        ["Champions", "one-to-one", "Our best.", "Call\nVisit", "Daily", "#2E7D32"],
+    ]
+
+    assert APM_PLAYBOOK("champions", "cadence") == "Daily"
+    assert APM_PLAYBOOK("Champions", "activities") == "Call; Visit"
+    assert APM_PLAYBOOK("INVEST", "cadence") == "Weekly"
+    assert APM_PLAYBOOK("TIER 1").startswith("No playbook for 'TIER 1'")
+
+
+@pytest.mark.parametrize(
+    ("revenue", "expected"),
+    [
+        (0, "Commercial"),
+        (99_999.99, "Commercial"),
+        (100_000, "Enterprise"),
+        ("$1,000,000", "Strategic"),
+        (-5, "Commercial"),
+        (None, ""),
+        ("#N/A", "UNSCORED: revenue is an Excel error (#N/A)"),
+        (True, "UNSCORED: revenue is TRUE or FALSE, not a number"),
+    ],
+)
+def test_segment(revenue: Any, expected: str) -> None:
+    assert APM_SEGMENT(revenue) == expected
+    assert APM_SEGMENT([[revenue], [revenue]]) == [(expected,), (expected,)]
+
+
+def test_segment_bands_come_from_the_workbook(book: dict[str, Any]) -> None:
+    book["APM_SegmentNames"] = ["Small", "Large", None]
+    book["APM_SegmentMins"] = [0, 50_000, None]
+
+    assert APM_SEGMENT(49_999) == "Small"
+    assert APM_SEGMENT([[50_000]]) == "Large"
+
+
+def test_segment_bands_that_do_not_rise_are_refused(book: dict[str, Any]) -> None:
+    book["APM_SegmentNames"] = ["Small", "Large"]
+    book["APM_SegmentMins"] = [50_000, 0]
+
+    assert APM_SEGMENT(10).startswith("APM_SEGMENT: the segment minimums")
+
+
+def test_threshold(book: dict[str, Any]) -> None:
+    book["APM_RevenueThreshold"] = 125_000.0
+
+    assert APM_THRESHOLD("revenue") == 125_000.0
+    assert APM_THRESHOLD(" Revenue ") == 125_000.0
+    assert APM_THRESHOLD("health") == (
+        "no health threshold yet: rebuild the matrix or give one"
+    )
+    assert APM_THRESHOLD("size") == 'APM_THRESHOLD: axis must be "revenue" or "health"'
+    assert APM_THRESHOLD(None) == 'APM_THRESHOLD: axis must be "revenue" or "health"'
+
+
+class _Names:
+    """The part of an xlwings Book.names the UDFs use; a missing name raises."""
+
+    def __init__(self, values: dict[str, Any]) -> None:
+        self.values = values
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self.values:
+            raise RuntimeError(f"COM error: no name {name}")
+        return SimpleNamespace(refers_to_range=SimpleNamespace(value=self.values[name]))
+
+
+def test_reading_the_book_of_the_calling_cell(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()
+    table = SimpleNamespace(range=SimpleNamespace(value=[["Quadrant"], ["X"]]))
+    sheets = {"Playbooks": SimpleNamespace(tables={"Playbooks": table})}
+    workbook = SimpleNamespace(
+        names=_Names({"APM_Tier1Name": "Champions"}), sheets=sheets
+    )
+    caller = SimpleNamespace(sheet=SimpleNamespace(book=workbook))
+
+    found = udfs.read_caller_book(
+        caller, ["APM_Tier1Name", "APM_Missing"], ["Playbooks", "Nope"]
+    )
+
+    assert found == {"APM_Tier1Name": "Champions", "Playbooks": [["Quadrant"], ["X"]]}
+    assert udfs.APM_TIER(1.0, 0.9, 1.0, 0.5, caller) == "Champions"
+
+
+def test_without_excel_there_is_no_book(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.undo()
+
+    assert udfs.read_caller_book(None, ["APM_Tier1Name"]) == {}
+
+
+@pytest.mark.parametrize("udf", [APM_TIER, APM_PLAYBOOK, APM_SEGMENT, APM_THRESHOLD])
+def test_every_udf_documents_an_example(udf: Any) -> None:
+    doc = udf.__doc__ or ""
+
+    # xlwings shows the first 255 characters in Excel's function wizard.
+    assert "Example" in doc and f"={udf.__name__}(" in doc
+    assert len(doc.split("\n\n")[0]) < 255
