@@ -25,9 +25,21 @@ def convert(book: Path, out_dir: Path, to: str = "xlsx") -> Path:
     profile = out_dir / f"lo-profile-{uuid.uuid4().hex}"
     out_dir.mkdir(parents=True, exist_ok=True)
     completed = subprocess.run(
-        [SOFFICE, f"-env:UserInstallation={profile.as_uri()}", "--headless",
-         "--calc", "--convert-to", to, "--outdir", str(out_dir), str(book)],
-        capture_output=True, text=True, timeout=240, check=False,
+        [
+            SOFFICE,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--calc",
+            "--convert-to",
+            to,
+            "--outdir",
+            str(out_dir),
+            str(book),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
     )
     converted = out_dir / f"{book.stem}.{to.split(':')[0]}"
     assert completed.returncode == 0, completed.stderr

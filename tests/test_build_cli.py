@@ -9,13 +9,20 @@ import openpyxl
 import pandas
 import pytest
 from click.testing import CliRunner
-
 from libreoffice import convert, needs_libreoffice
+
 from xlapm.cli import main
 
 QUADRANTS = ["TIER 1", "INVEST", "RAMP", "MAINTAIN"]
-OWNED_SHEETS = ["Matrix", "Summary", *QUADRANTS, "Accounts", "Playbooks",
-                "Settings", "Data Issues"]
+OWNED_SHEETS = [
+    "Matrix",
+    "Summary",
+    *QUADRANTS,
+    "Accounts",
+    "Playbooks",
+    "Settings",
+    "Data Issues",
+]
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -30,8 +37,16 @@ def telco_book(tmp_path: Path, data_dir: Path) -> Path:
     Source: ../shared/data/telco_customer_churn.csv lines 1-301, 490 and 755.
     """
     output = tmp_path / "telco.xlsx"
-    code, out, err = run("build", str(data_dir / "telco_300.csv"), "-o", str(output),
-                         "--revenue", "MonthlyCharges", "--health", "tenure")
+    code, out, err = run(
+        "build",
+        str(data_dir / "telco_300.csv"),
+        "-o",
+        str(output),
+        "--revenue",
+        "MonthlyCharges",
+        "--health",
+        "tenure",
+    )
     assert code == 0, err
     return output
 
@@ -49,8 +64,9 @@ def test_quadrant_counts_add_up_to_the_input(telco_book: Path):
     quadrant = header.index("Quadrant")
     labels = [row[quadrant] for row in accounts.iter_rows(min_row=2, values_only=True)]
 
-    per_sheet = {name: book[name].tables[_only(book[name].tables)].ref
-                 for name in QUADRANTS}
+    per_sheet = {
+        name: book[name].tables[_only(book[name].tables)].ref for name in QUADRANTS
+    }
     counts = {name: _rows(ref) for name, ref in per_sheet.items()}
 
     assert len(labels) == 302
@@ -91,7 +107,9 @@ def test_thresholds_are_named_cells_with_the_rule_described(
 ):
     median = pandas.read_csv(data_dir / "telco_300.csv")["MonthlyCharges"].median()
     book = openpyxl.load_workbook(telco_book)
-    sheet_name, ref = next(iter(book.defined_names["APM_RevenueThreshold"].destinations))
+    sheet_name, ref = next(
+        iter(book.defined_names["APM_RevenueThreshold"].destinations)
+    )
     cell = book[sheet_name][ref.replace("$", "")]
 
     assert sheet_name == "Summary"
@@ -119,9 +137,16 @@ def test_blank_total_charges_stay_blank_and_numbers_become_numbers(telco_book: P
 
 
 def test_build_reports_columns_thresholds_and_counts(data_dir: Path, tmp_path: Path):
-    code, out, _ = run("build", str(data_dir / "telco_300.csv"), "-o",
-                       str(tmp_path / "t.xlsx"), "--revenue", "MonthlyCharges",
-                       "--health", "tenure")
+    code, out, _ = run(
+        "build",
+        str(data_dir / "telco_300.csv"),
+        "-o",
+        str(tmp_path / "t.xlsx"),
+        "--revenue",
+        "MonthlyCharges",
+        "--health",
+        "tenure",
+    )
 
     assert code == 0
     assert "revenue 'MonthlyCharges'" in out
@@ -133,9 +158,20 @@ def test_build_reports_columns_thresholds_and_counts(data_dir: Path, tmp_path: P
 def test_fixed_threshold_on_maven_accounts(data_dir: Path, tmp_path: Path):
     """All 85 companies of ../shared/data/maven_crm_accounts.csv."""
     output = tmp_path / "maven.xlsx"
-    code, out, err = run("build", str(data_dir / "maven_crm_accounts.csv"), "-o",
-                         str(output), "--revenue", "revenue", "--health", "employees",
-                         "--revenue-threshold", "1000", "--health-threshold", "2000")
+    code, out, err = run(
+        "build",
+        str(data_dir / "maven_crm_accounts.csv"),
+        "-o",
+        str(output),
+        "--revenue",
+        "revenue",
+        "--health",
+        "employees",
+        "--revenue-threshold",
+        "1000",
+        "--health-threshold",
+        "2000",
+    )
     assert code == 0, err
 
     sheet = openpyxl.load_workbook(output)["Accounts"]
@@ -146,15 +182,25 @@ def test_fixed_threshold_on_maven_accounts(data_dir: Path, tmp_path: Path):
     for row in rows:
         high_revenue = row[revenue] >= 1000
         high_health = row[employees] >= 2000
-        expected = {(True, True): "TIER 1", (True, False): "INVEST",
-                    (False, False): "RAMP", (False, True): "MAINTAIN"}
+        expected = {
+            (True, True): "TIER 1",
+            (True, False): "INVEST",
+            (False, False): "RAMP",
+            (False, True): "MAINTAIN",
+        }
         assert row[quadrant] == expected[(high_revenue, high_health)]
     assert "revenue fixed = $1,000, health fixed = 2,000" in out
 
 
 def test_missing_column_is_one_line_error_with_hint(data_dir: Path, tmp_path: Path):
-    code, out, err = run("build", str(data_dir / "maven_crm_accounts.csv"),
-                         "-o", str(tmp_path / "x.xlsx"), "--revenue", "ARR")
+    code, out, err = run(
+        "build",
+        str(data_dir / "maven_crm_accounts.csv"),
+        "-o",
+        str(tmp_path / "x.xlsx"),
+        "--revenue",
+        "ARR",
+    )
 
     assert code == 1
     assert err.splitlines()[0] == (
@@ -165,8 +211,9 @@ def test_missing_column_is_one_line_error_with_hint(data_dir: Path, tmp_path: Pa
 
 
 def test_bad_threshold_is_a_usage_error(data_dir: Path):
-    code, _, err = run("build", str(data_dir / "maven_crm_accounts.csv"),
-                       "--revenue-threshold", "lots")
+    code, _, err = run(
+        "build", str(data_dir / "maven_crm_accounts.csv"), "--revenue-threshold", "lots"
+    )
 
     assert code == 2
     assert "Invalid value for '--revenue-threshold'" in err
@@ -175,11 +222,11 @@ def test_bad_threshold_is_a_usage_error(data_dir: Path):
 def test_injection_text_is_written_as_text(tmp_path: Path):
     source = tmp_path / "evil.csv"
     source.write_text(
-        'Account Name,ARR,Adoption\n'
+        "Account Name,ARR,Adoption\n"
         '"=HYPERLINK(""http://x"",""y"")",100,0.5\n'
-        '+1 Partners,200,0.7\n'
-        '@SUM(A1),300,0.2\n'
-        '-2 Corp,50,0.9\n',
+        "+1 Partners,200,0.7\n"
+        "@SUM(A1),300,0.2\n"
+        "-2 Corp,50,0.9\n",
         encoding="utf-8",
     )
     output = tmp_path / "evil.xlsx"
@@ -189,8 +236,12 @@ def test_injection_text_is_written_as_text(tmp_path: Path):
         for name in package.namelist():
             if name.startswith("xl/worksheets/sheet"):
                 assert "<f>" not in package.read(name).decode(), name
-    names = [row[0] for row in openpyxl.load_workbook(output)["Accounts"]
-             .iter_rows(min_row=2, values_only=True)]
+    names = [
+        row[0]
+        for row in openpyxl.load_workbook(output)["Accounts"].iter_rows(
+            min_row=2, values_only=True
+        )
+    ]
     assert names == ['=HYPERLINK("http://x","y")', "+1 Partners", "@SUM(A1)", "-2 Corp"]
 
 

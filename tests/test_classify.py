@@ -29,8 +29,9 @@ def test_value_on_a_threshold_counts_as_high(revenue, health, expected):
     assert quadrant_key(revenue, health, 100.0, 0.5) == expected
 
 
-@pytest.mark.parametrize(("revenue", "health"), [(None, 0.5), (5.0, None),
-                                                 (float("nan"), 0.2)])
+@pytest.mark.parametrize(
+    ("revenue", "health"), [(None, 0.5), (5.0, None), (float("nan"), 0.2)]
+)
 def test_missing_metric_leaves_account_unscored(revenue, health):
     assert quadrant_key(revenue, health, 1.0, 0.5) is None
 
@@ -85,8 +86,11 @@ def test_segments_follow_revenue_bands_with_lower_bound_included():
 
 def test_per_segment_thresholds_apply_inside_their_segment_only():
     settings = Settings.model_validate(
-        {"segment_thresholds": {"Strategic": {"health": "0.9"}},
-         "revenue_threshold": 100_000, "health_threshold": 0.5}
+        {
+            "segment_thresholds": {"Strategic": {"health": "0.9"}},
+            "revenue_threshold": 100_000,
+            "health_threshold": 0.5,
+        }
     )
     revenue = np.array([2_000_000.0, 200_000.0])
     health = np.array([0.8, 0.8])

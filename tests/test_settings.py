@@ -20,7 +20,9 @@ from xlapm.errors import SettingsError
         (0.5, "value", 0.5, None),
     ],
 )
-def test_threshold_rule_reads_median_percentiles_and_values(text, kind, value, percentile):
+def test_threshold_rule_reads_median_percentiles_and_values(
+    text, kind, value, percentile
+):
     rule = ThresholdRule.parse(text)
 
     assert (rule.kind, rule.value, rule.percentile) == (kind, value, percentile)
@@ -43,7 +45,11 @@ def test_defaults_have_four_quadrants_and_three_segments():
     settings = Settings()
 
     assert settings.quadrant_names() == ["TIER 1", "INVEST", "RAMP", "MAINTAIN"]
-    assert [s.name for s in settings.segments] == ["Commercial", "Enterprise", "Strategic"]
+    assert [s.name for s in settings.segments] == [
+        "Commercial",
+        "Enterprise",
+        "Strategic",
+    ]
 
 
 def test_toml_file_sets_columns_thresholds_and_quadrant_names(tmp_path: Path):
@@ -98,7 +104,9 @@ def test_bad_colour_in_file_names_the_setting(tmp_path: Path):
         'activities = []\ncadence = "x"\nsummary = "y"\n'
     )
 
-    with pytest.raises(SettingsError, match=r"Setting 'quadrants\.ramp\.colour' in apm"):
+    with pytest.raises(
+        SettingsError, match=r"Setting 'quadrants\.ramp\.colour' in apm"
+    ):
         load_settings(config)
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import decimal
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -108,6 +107,8 @@ CASES = [
     ("2024-01-15", ".", None, False, NOT_A_NUMBER),
     ("1 2", ".", None, False, NOT_A_NUMBER),
     ("1e999", ".", None, False, NOT_FINITE),
+    ("9" * 400, ".", None, False, NOT_FINITE),
+    (10**400, ".", None, False, NOT_FINITE),
     (datetime.date(2024, 1, 2), ".", None, False, values.A_DATE),
     (datetime.datetime(2024, 1, 2, 9, 30), ".", None, False, values.A_DATE),
     ([1, 2], ".", None, False, NOT_A_NUMBER),
@@ -115,7 +116,7 @@ CASES = [
 
 
 def _case_id(case: tuple) -> str:
-    return f"{case[0]!r}@{case[1]}"
+    return f"{repr(case[0])[:24]}@{case[1]}"
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_case_id(case) for case in CASES])
@@ -137,6 +138,46 @@ def test_column_and_scalar_entry_points_agree_on_every_case(mark: str) -> None:
         assert (None if np.isnan(got) else got) == expected.number, repr(cell)
         assert column.percent[position] == expected.percent, repr(cell)
         assert column.problems[position] == expected.problem, repr(cell)
+
+
+@pytest.mark.parametrize("mark", [".", ","])
+def test_column_and_scalar_entry_points_agree_on_random_number_like_text(
+    mark: str,
+) -> None:
+    alphabet = list("0123456789.,' $€%()-+eEkM/#!naN") + ["\u00a0", "USD ", "n/a"]
+    generator = np.random.default_rng(11)
+    texts = [
+        "".join(generator.choice(alphabet, size=generator.integers(0, 10)))
+        for _ in range(5000)
+    ]
+
+    column = parse_number_column(pd.Series(texts, dtype=object), mark)
+
+    for position, text in enumerate(texts):
+        expected = parse_number(text, mark)
+        got = column.values[position]
+        assert (None if np.isnan(got) else got) == expected.number, repr(text)
+        assert column.percent[position] == expected.percent, repr(text)
+        assert column.problems[position] == expected.problem, repr(text)
+
+
+@pytest.mark.parametrize(
+    ("mark", "template"),
+    [(".", "${:,.2f}"), (",", "{:,.2f} €"), (".", "{:,.2f}"), (",", "({:,.2f})")],
+)
+def test_amounts_formatted_with_separators_read_back_to_the_same_number(
+    mark: str, template: str
+) -> None:
+    amounts = np.round(np.random.default_rng(5).random(300) * 1e7, 2)
+    texts = [template.format(amount) for amount in amounts]
+    if mark == ",":
+        # Swap the marks the way a European locale prints the same amount.
+        texts = [text.translate(str.maketrans(",.", ".,")) for text in texts]
+    sign = -1.0 if "(" in template else 1.0
+
+    column = parse_number_column(pd.Series(texts, dtype=object), mark)
+
+    assert column.values.tolist() == (sign * amounts).tolist()
 
 
 def test_column_of_plain_numbers_takes_the_same_rule_as_one_value() -> None:
@@ -213,21 +254,17 @@ def test_column_reads_each_distinct_messy_text_once(
     assert sorted(seen) == sorted(set(messy))
 
 
-def test_column_of_130000_messy_texts_is_read_in_seconds() -> None:
+def test_column_of_130000_messy_texts_is_read_without_problems() -> None:
     generator = np.random.default_rng(3)
     amounts = generator.random(130_000) * 2e6
     kinds = ["${:,.2f}", "USD {:,.0f}", "{:.1f}%", "({:,.2f})", "{:.2f}"]
     messy = [kinds[index % 5].format(amount) for index, amount in enumerate(amounts)]
-    accounts = pd.Series(messy, dtype=object)
 
-    started = time.perf_counter()
-    column = parse_number_column(accounts)
-    elapsed = time.perf_counter() - started
+    column = parse_number_column(pd.Series(messy, dtype=object))
 
     assert not any(column.problems)
-    # Under a second on a laptop; the bound leaves room for a busy CI machine
-    # while still catching a slide back to per-row pandas work.
-    assert elapsed < 5
+    assert column.percent.sum() == 26_000
+    assert (column.values[3::5] < 0).all()
 
 
 def test_unknown_decimal_mark_is_a_programming_error() -> None:

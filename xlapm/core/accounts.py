@@ -174,7 +174,7 @@ def _write_back(
     # a person typed is lost in the Accounts sheet.
     original = frame[column].to_numpy(dtype=object)
     readable = ~np.isnan(values)
-    blank = np.array([_is_blank(value) for value in original], dtype=bool)
+    blank = _blank_mask(frame[column])
     merged = np.where(readable, values, np.where(blank, None, original))
     frame[column] = pd.Series(merged, index=frame.index, dtype=object)
 
@@ -249,13 +249,15 @@ def _numbers_where_all_numeric(column: pd.Series) -> pd.Series:
     # number without a leading zero, so IDs like 00123 stay text.
     if column.dtype != object:
         return column
-    texts = column.map(lambda value: value.strip() if isinstance(value, str) else value)
-    filled = texts[texts.map(lambda value: not _is_blank(value))]
-    if filled.empty or not filled.map(lambda value: isinstance(value, str)).all():
+    filled = column[~_blank_mask(column)]
+    if filled.empty or not _looks_numeric(filled.iloc[:50]):
         return column
-    if filled.str.match(_LEADING_ZERO).any():
+    if not filled.map(type).eq(str).all():
         return column
-    numbers = pd.to_numeric(filled, errors="coerce")
+    texts = filled.str.strip()
+    if texts.str.match(_LEADING_ZERO).any():
+        return column
+    numbers = pd.to_numeric(texts, errors="coerce")
     if numbers.isna().any():
         return column
     result = pd.Series([None] * len(column), index=column.index, dtype=object)
@@ -263,8 +265,24 @@ def _numbers_where_all_numeric(column: pd.Series) -> pd.Series:
     return result
 
 
+def _looks_numeric(sample: pd.Series) -> bool:
+    # A cheap look at the first values spares text columns the full conversion.
+    texts = sample.astype(str).str.strip()
+    return bool(pd.to_numeric(texts, errors="coerce").notna().all())
+
+
+def _blank_mask(column: pd.Series) -> np.ndarray:
+    """True where a cell is empty: None, NaN or only spaces."""
+    values = column.to_numpy(dtype=object)
+    blank = pd.isna(values)
+    text = np.fromiter((type(value) is str for value in values), bool, len(values))
+    if text.any():
+        blank[text] = pd.Series(values[text]).str.strip().eq("").to_numpy()
+    return blank
+
+
 def _duplicates(keys: pd.Series, column: str, rows: np.ndarray) -> list[DataIssue]:
-    text = keys.map(lambda value: None if _is_blank(value) else str(value).strip())
+    text = keys.astype(str).str.strip().where(~_blank_mask(keys), None)
     repeated = text.notna() & text.duplicated(keep="first")
     if not repeated.any():
         return []

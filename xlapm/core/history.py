@@ -22,7 +22,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from xlapm.core.portfolio import Portfolio
-from xlapm.core.values import parse_number
+from xlapm.core.values import BLANK, parse_number, parse_number_column
 from xlapm.errors import InputError
 
 QUARTER = "Quarter"
@@ -52,6 +52,9 @@ FIELDS = {
 HISTORY_COLUMNS = tuple(FIELDS)
 NUMBER_COLUMNS = (REVENUE, HEALTH, REVENUE_THRESHOLD, HEALTH_THRESHOLD)
 REQUIRED_COLUMNS = (QUARTER, ACCOUNT, QUADRANT)
+
+# A number cell is readable when it holds a number or nothing.
+_FINE = (None, BLANK)
 
 _QUARTER_FIRST = re.compile(r"^(\d{4})\s*[-_/ ]?\s*Q([1-4])$", re.IGNORECASE)
 _YEAR_LAST = re.compile(r"^Q([1-4])\s*[-_/ ]?\s*(\d{4})$", re.IGNORECASE)
@@ -143,7 +146,7 @@ class Snapshot(BaseModel):
     @classmethod
     def _number(cls, value: Any) -> float | None:
         parsed = parse_number(value)
-        if parsed.number is None and parsed.problem != "is blank":
+        if parsed.problem not in _FINE:
             raise ValueError(f"{value!r} {parsed.problem}")
         return parsed.number
 
@@ -264,20 +267,64 @@ def read_history(rows: Iterable[Sequence[Any]], first_row: int = 1) -> pd.DataFr
         InputError: a required column is missing, or a row holds a value that
             cannot be read; the message names the row and the column.
     """
-    table = [list(row) for row in rows]
-    table = [row for row in table if any(cell_text(cell) for cell in row)]
-    if not table:
+    numbered = [
+        (first_row + offset, list(row))
+        for offset, row in enumerate(rows)
+        if any(cell_text(cell) is not None for cell in row)
+    ]
+    if not numbered:
         return empty_history()
 
-    positions = _header_positions(table[0])
-    records = []
-    for offset, row in enumerate(table[1:], start=1):
-        values = {
-            FIELDS[column]: row[position] if position < len(row) else None
-            for column, position in positions.items()
-        }
-        records.append(_snapshot_row(values, first_row + offset))
-    return _frame_of(records)
+    positions = _header_positions(numbered[0][1])
+    body = numbered[1:]
+    cells = {
+        column: [_cell(row, position) for _, row in body]
+        for column, position in positions.items()
+    }
+    bad = _first_unreadable(cells)
+    if bad is not None:
+        number, row = body[bad]
+        values = {FIELDS[c]: _cell(row, p) for c, p in positions.items()}
+        _snapshot_row(values, number)
+    return _frame_of(cells)
+
+
+def _cell(row: list[Any], position: int) -> Any:
+    return row[position] if position < len(row) else None
+
+
+def _first_unreadable(cells: dict[str, list[Any]]) -> int | None:
+    # The whole sheet is checked column by column (a row-by-row validation takes
+    # seconds on a large history); the first bad row is then validated as a
+    # Snapshot, so its message is the model's own.
+    bad: list[int] = []
+    quarters_read = _quarters_of(cells[QUARTER])
+    bad += [index for index, quarter in enumerate(quarters_read) if quarter is None]
+    quadrants = cells[QUADRANT]
+    bad += [index for index, name in enumerate(quadrants) if cell_text(name) is None]
+    for column in NUMBER_COLUMNS:
+        if column in cells:
+            problems = parse_number_column(_objects(cells[column])).problems
+            bad += [i for i, problem in enumerate(problems) if problem not in _FINE]
+    return min(bad) if bad else None
+
+
+def _quarters_of(values: list[Any]) -> list[str | None]:
+    read = {text: _quarter_or_none(text) for text in {str(value) for value in values}}
+    return [read[str(value)] if value is not None else None for value in values]
+
+
+def _frame_of(cells: dict[str, list[Any]]) -> pd.DataFrame:
+    columns: dict[str, Any] = dict(cells)
+    columns[QUARTER] = _quarters_of(cells[QUARTER])
+    for column in NUMBER_COLUMNS:
+        if column in cells:
+            columns[column] = parse_number_column(_objects(cells[column])).values
+    return _conform(pd.DataFrame(columns))
+
+
+def _objects(values: list[Any]) -> pd.Series:
+    return pd.Series(values, dtype=object)
 
 
 def _header_positions(header: Sequence[Any]) -> dict[str, int]:
@@ -312,16 +359,6 @@ def _snapshot_row(values: dict[str, Any], row: int) -> Snapshot:
             f"History row {row}, column {column}: {message}.",
             hint="Fix that cell in the history sheet, or delete the row.",
         ) from None
-
-
-def _frame_of(records: list[Snapshot]) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            column: [getattr(record, field) for record in records]
-            for column, field in FIELDS.items()
-        }
-    )
-    return _conform(frame)
 
 
 def _conform(frame: pd.DataFrame) -> pd.DataFrame:
@@ -366,22 +403,29 @@ def match_keys(
         for the caller to show, or None.
     """
     rows = history[history[QUARTER].isin(list(wanted))]
-    with_ids = rows[ACCOUNT_ID].notna().groupby(rows[QUARTER]).any()
+    ids = rows[ACCOUNT_ID]
+    with_ids = ids.notna().groupby(rows[QUARTER]).any()
     without = [quarter for quarter in wanted if not with_ids.get(quarter, False)]
-    names = "name:" + rows[ACCOUNT].map(lambda name: " ".join(name.split()).casefold())
 
     warning = None
     if without:
-        keys = names
+        keys = "name:" + _name_keys(rows[ACCOUNT])
         warning = (
             f"Accounts were matched by name because {', '.join(without)} has no "
             "account IDs; a renamed account shows as LOST and NEW."
         )
     else:
-        keys = ("id:" + rows[ACCOUNT_ID].fillna("")).where(rows[ACCOUNT_ID].notna())
-        keys = keys.fillna(names)
+        keys = "id:" + ids.fillna("").astype(object)
+        missing = ids.isna()
+        keys[missing] = "name:" + _name_keys(rows.loc[missing, ACCOUNT])
     repeat = keys.groupby([rows[QUARTER], keys]).cumcount()
     return keys + "#" + repeat.astype(str), warning
+
+
+def _name_keys(names: pd.Series) -> pd.Series:
+    # A name matches whatever its case and spacing: "Acme  Corp" is "acme corp".
+    spaced = names.astype(object).str.replace(r"\s+", " ", regex=True)
+    return spaced.str.strip().str.casefold()
 
 
 def _texts(values: np.ndarray | None, count: int) -> list[str | None]:

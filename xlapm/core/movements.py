@@ -257,7 +257,7 @@ def _paired(
     before: pd.DataFrame, after: pd.DataFrame, settings: Settings
 ) -> pd.DataFrame:
     # Keys of the later quarter first, in its order, then those only lost.
-    order = list(after.index) + [key for key in before.index if key not in after.index]
+    order = after.index.append(before.index.difference(after.index, sort=False))
     was = before.reindex(order)
     now = after.reindex(order)
     known = now[ACCOUNT].notna()
@@ -275,21 +275,28 @@ def _paired(
             PREVIOUS_HEALTH: was[HEALTH],
         }
     ).reset_index(drop=True)
-    for column in (ACCOUNT_ID, ACCOUNT, CSM):
-        paired[column] = _object_column([cell_text(value) for value in paired[column]])
-    for column in (FROM, TO):
-        named = [_named(name, settings) for name in paired[column]]
-        paired[column] = _object_column(named)
-
-    pairs = list(zip(paired[FROM], paired[TO], strict=True))
-    paired[MOVE] = _object_column([move_label(a, b, settings) for a, b in pairs])
-    paired[DIRECTION] = _object_column([direction(a, b, settings) for a, b in pairs])
+    for column in (ACCOUNT_ID, ACCOUNT, CSM, FROM, TO):
+        paired[column] = _none_for_blank(paired[column])
+    _label_moves(paired, settings)
     return _listed(paired)[list(MOVEMENT_COLUMNS)]
 
 
-def _object_column(values: list[str | None]) -> pd.Series:
+def _none_for_blank(column: pd.Series) -> pd.Series:
     # Object dtype keeps None for a blank; pandas 3 would infer str and use NaN.
-    return pd.Series(values, dtype=object)
+    return column.astype(object).where(column.notna(), None)
+
+
+def _label_moves(paired: pd.DataFrame, settings: Settings) -> None:
+    # A history has a handful of distinct quadrant pairs, so each is labelled once.
+    pairs = list(zip(paired[FROM], paired[TO], strict=True))
+    names = {name: _named(name, settings) for pair in set(pairs) for name in pair}
+    labels = {pair: move_label(*pair, settings) for pair in set(pairs)}
+    ways = {pair: direction(*pair, settings) for pair in set(pairs)}
+
+    paired[FROM] = pd.Series([names[start] for start, _ in pairs], dtype=object)
+    paired[TO] = pd.Series([names[end] for _, end in pairs], dtype=object)
+    paired[MOVE] = pd.Series([labels[pair] for pair in pairs], dtype=object)
+    paired[DIRECTION] = pd.Series([ways[pair] for pair in pairs], dtype=object)
 
 
 def _named(name: object, settings: Settings) -> str | None:

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 import python_calamine
 
-from xlapm.core.values import unwrap_excel_text_column
+from xlapm.core.values import unwrap_excel_text
 from xlapm.errors import FileProblem, InputError, UnsafeWorkbook
 from xlapm.package.safety import Package, open_package
 
@@ -183,6 +183,7 @@ def _read_text_file(path: Path, decimal: str | None) -> RawTable:
     delimiter, text = _detect_delimiter(text)
     logger.debug("%s: encoding %s, delimiter %r", path.name, encoding, delimiter)
 
+    blank_start, text = _without_blank_start(text)
     grid = _parse_delimited(text, delimiter, path.name)
     frame = _clean_text_cells(grid)
     header_position = _first_filled_row(frame, path.name)
@@ -190,7 +191,7 @@ def _read_text_file(path: Path, decimal: str | None) -> RawTable:
     return _raw_table(
         headers=list(frame.iloc[header_position]),
         records=records,
-        rows=records.index.to_numpy(dtype=np.int64) + 1,
+        rows=records.index.to_numpy(dtype=np.int64) + blank_start + 1,
         source=path.name,
         sheet=None,
         encoding=encoding,
@@ -333,6 +334,20 @@ def _sample_lines(text: str) -> list[str]:
     return lines[:_SNIFF_LINES]
 
 
+def _without_blank_start(text: str) -> tuple[int, str]:
+    """How many blank lines open the text, and the text after them.
+
+    Pandas takes the number of columns from the first line, so a blank first line
+    would make a file of no columns.
+    """
+    skipped = 0
+    while True:
+        line, newline, rest = text.partition("\n")
+        if line.strip() or not newline:
+            return skipped, text
+        skipped, text = skipped + 1, rest
+
+
 def _parse_delimited(text: str, delimiter: str, source: str) -> pd.DataFrame:
     """Every record as text; pandas guesses no types and no missing values."""
     if not text.strip():
@@ -373,13 +388,22 @@ def _ragged_file(error: Exception, delimiter: str, source: str) -> FileProblem:
 
 
 def _clean_text_cells(grid: pd.DataFrame) -> pd.DataFrame:
-    """Strip every cell, unwrap ``="0012"``, and make empty cells None."""
+    """Strip every cell, unwrap ``="0012"``, and make empty cells None.
+
+    Each distinct text is cleaned once: exports repeat the same values (segments,
+    owners, Yes/No) down hundreds of thousands of rows.
+    """
     cleaned = {}
     for position, column in enumerate(grid.columns):
-        cells = grid[column].astype(object).str.strip()
-        cells = unwrap_excel_text_column(cells)
-        cleaned[position] = cells.where(cells.ne("") & cells.notna(), None)
+        codes, distinct = pd.factorize(grid[column])
+        # Code -1 (a missing field on a short line) picks the None put last.
+        texts = [_clean_text_cell(text) for text in distinct]
+        cleaned[position] = np.array([*texts, None], dtype=object)[codes]
     return pd.DataFrame(cleaned, index=grid.index, dtype=object)
+
+
+def _clean_text_cell(text: str) -> str | None:
+    return unwrap_excel_text(text.strip()) or None
 
 
 # Workbooks.
@@ -523,7 +547,7 @@ def _choose_target(
     workbook: python_calamine.CalamineWorkbook, wanted: str | None, source: str
 ) -> _Target:
     tables = list(workbook.table_names or [])
-    if wanted is not None:
+    if wanted is not None and wanted.strip():
         return _named_target(workbook, tables, wanted, source)
 
     accounts_tables = [name for name in tables if _is_accounts_name(name)]
@@ -561,7 +585,7 @@ def _named_target(
 
 
 def _is_accounts_name(name: str) -> bool:
-    """ "Accounts", "tblAccounts", "Accounts_2024": the names people give the table."""
+    """Whether ``name`` is one people give an accounts table: ``tblAccounts``."""
     letters = re.sub(r"[^a-z]", "", name.casefold())
     return letters.removeprefix("tbl").removeprefix("table") == "accounts"
 
@@ -671,8 +695,9 @@ def _raw_table(
     """Drop empty records and empty unnamed columns, and name every column."""
     width = max(len(headers), records.shape[1])
     headers = [*headers, *[None] * (width - len(headers))]
-    records = records.reindex(columns=range(width))
-    records.columns = range(width)
+    records = records.set_axis(range(records.shape[1]), axis=1)
+    for position in range(records.shape[1], width):
+        records[position] = pd.Series([None] * len(records), records.index, object)
 
     filled_records = ~records.isna().all(axis=1).to_numpy()
     records, rows = records[filled_records], rows[filled_records]
@@ -749,11 +774,14 @@ def _office_document(package: Package) -> str | None:
     return None
 
 
-def _sheet_part(package: Package, sheet: str) -> str:
-    """The zip member holding the XML of the sheet named ``sheet``."""
+def _sheet_part(package: Package, sheet: str) -> str | None:
+    """The zip member holding the XML of the sheet named ``sheet``, if it is found."""
     workbook_part = _office_document(package) or "xl/workbook.xml"
     folder = posixpath.dirname(workbook_part)
     rels_part = posixpath.join(folder, "_rels", posixpath.basename(workbook_part))
+    if package.find(workbook_part) is None or package.find(rels_part + ".rels") is None:
+        return None
+
     targets = {
         relation.get("Id"): relation.get("Target") or ""
         for relation in package.parse(rels_part + ".rels")
@@ -761,13 +789,10 @@ def _sheet_part(package: Package, sheet: str) -> str:
     for element in package.parse(workbook_part).iter():
         if _local_name(element.tag) == "sheet" and element.get("name") == sheet:
             target = targets.get(_relationship_id(element), "")
-            if target.startswith("/"):
-                return target.lstrip("/")
-            return posixpath.normpath(posixpath.join(folder, target))
-    raise FileProblem(
-        f"{package.path.name} is damaged: the sheet '{sheet}' has no XML part.",
-        hint="Open it in Excel and save it again.",
-    )
+            if not target.startswith("/"):
+                target = posixpath.normpath(posixpath.join(folder, target))
+            return package.find(target)
+    return None
 
 
 def _relationship_id(element: object) -> str | None:
@@ -793,6 +818,11 @@ def _scan_sheet(package: Package, sheet: str, markers: tuple[bytes, ...]) -> _Sh
     neither formulas nor error cells.
     """
     part = _sheet_part(package, sheet)
+    if part is None:
+        # calamine found the sheet, so the workbook reads; only this extra
+        # look at its XML is given up.
+        logger.debug("%s: no XML part found for sheet %r", package.path.name, sheet)
+        return _SheetScan()
     with package.open(part) as stream:
         if not _holds(stream, markers):
             return _SheetScan()

@@ -249,7 +249,10 @@ def unwrap_excel_text(text: str | None) -> str | None:
 
 
 def unwrap_excel_text_column(values: pd.Series) -> pd.Series:
-    """``unwrap_excel_text`` for a whole column; returns a new Series."""
+    """``unwrap_excel_text`` for a whole column.
+
+    Returns a new Series, or ``values`` itself when no cell is wrapped.
+    """
     try:
         wrapped = values.str.startswith("=", na=False).to_numpy(dtype=bool)
     except AttributeError:
@@ -381,10 +384,8 @@ def _other_mark(decimal: str) -> str:
 
 
 def _is_numeric_dtype(values: pd.Series) -> bool:
-    dtype = values.dtype
-    return pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(
-        dtype
-    )
+    numeric = pd.api.types.is_numeric_dtype(values.dtype)
+    return numeric and not pd.api.types.is_bool_dtype(values.dtype)
 
 
 def _route_by_type(cells: np.ndarray) -> np.ndarray:
@@ -446,7 +447,8 @@ def _fill_from_text(
     if decimal == ",":
         plain_texts = plain_texts.str.replace(",", ".", regex=False)
     # numpy turns each text into a float as float() does, so both paths agree.
-    column.values[positions[plain]] = plain_texts.to_numpy(dtype=object).astype(float)
+    numbers = plain_texts.to_numpy(dtype=object).astype(np.float64)
+    _fill_from_numbers(column, positions[plain], numbers)
 
     messy = positions[~plain]
     codes, distinct = pd.factorize(texts[~plain])

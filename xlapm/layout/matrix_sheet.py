@@ -43,14 +43,17 @@ def plan_matrix_sheet(portfolio: Portfolio) -> SheetPlan:
 
     row = _FIRST_ROW
     for position, pair in enumerate(_BOARD):
-        heights = []
+        # Both blocks of a row get the same height, so the board stays square.
+        sticky_rows = max(
+            max(1, math.ceil(len(portfolio.members(key)) / width)) for key in pair
+        )
         for side, key in enumerate(pair):
             left = 1 + side * (width + 1)
-            blocks, height = _quadrant_block(portfolio, key, row, left, width)
-            sheet.blocks.extend(blocks)
-            heights.append(height)
-        sheet.blocks.append(_axis_label(position, row, max(heights)))
-        row += max(heights) + 1
+            sheet.blocks.extend(
+                _quadrant_block(portfolio, key, row, left, width, sticky_rows)
+            )
+        sheet.blocks.append(_axis_label(position, row, sticky_rows + 2))
+        row += sticky_rows + 3
 
     sheet.blocks.append(_health_axis(portfolio, row, width))
     row += 2
@@ -84,8 +87,8 @@ def _headline(portfolio: Portfolio, width: int) -> list:
 
 
 def _quadrant_block(
-    portfolio: Portfolio, key: str, top: int, left: int, width: int
-) -> tuple[list, int]:
+    portfolio: Portfolio, key: str, top: int, left: int, width: int, rows: int
+) -> list:
     quadrant = portfolio.settings.quadrants[key]
     members = portfolio.members(key)
     symbol = look.currency_symbol(portfolio.settings)
@@ -118,9 +121,10 @@ def _quadrant_block(
         Merge(top + 1, left, top + 1, last, quadrant.summary, summary_style),
     ]
     notes = _sticky_texts(portfolio, members, symbol)
-    grid = _grid(notes, width) or [[""] * width]
+    grid = _grid(notes, width)
+    grid += [[None] * width for _ in range(rows - len(grid))]
     blocks.append(Cells(top + 2, left, grid, sticky_style))
-    return blocks, 2 + len(grid)
+    return blocks
 
 
 def _sticky_texts(portfolio: Portfolio, members: np.ndarray, symbol: str) -> list[str]:

@@ -41,6 +41,9 @@ class Column:
     style: Style | None = None
     width: float | None = None
     total: Literal["sum", "count", "average"] | None = None
+    # A native formula for the whole column (an Excel Table calculated column);
+    # ``values`` then hold its results as cached values, or None where unknown.
+    formula: str | None = None
 
 
 @dataclass

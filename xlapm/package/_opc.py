@@ -284,7 +284,8 @@ class PackageWriter:
     ``ZipInfo.FileHeader`` and the entry registered the way ``ZipFile.write`` does.
     """
 
-    def __init__(self, path: Path, compresslevel: int = 6) -> None:
+    def __init__(self, path: Path, compresslevel: int = 1) -> None:
+        self.compresslevel = compresslevel
         self.archive = zipfile.ZipFile(
             path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=compresslevel
         )
@@ -314,6 +315,9 @@ class PackageWriter:
         date = like.date_time if like is not None else time.localtime()[:6]
         info = zipfile.ZipInfo(name, date)
         info.compress_type = zipfile.ZIP_DEFLATED
+        # ZipFile applies its own level only to members named by a string; for a
+        # ZipInfo the level rides on this attribute (Python 3.10 to 3.13).
+        info._compresslevel = self.compresslevel  # type: ignore[attr-defined]
         info.external_attr = like.external_attr if like is not None else 0o600 << 16
         return info
 

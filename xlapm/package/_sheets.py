@@ -29,6 +29,9 @@ _ROW_END = b"</row>"
 _TAG = re.compile(rb"<(cfRule|col|row|c)(\s[^>]*)?>(?:<v>(\d+)</v>)?")
 _SHEET_VIEW = re.compile(rb"<sheetView\b[^>]*>")
 _TAB_SELECTED = re.compile(rb'\stabSelected="[^"]*"')
+_CELL_STYLE = re.compile(rb'(<c r="[^"]*" s=")(\d+)')
+_ROW_STYLE = re.compile(rb'(<row [^>]*? s=")(\d+)')
+_SHARED_STRING = re.compile(rb'( t="s"><v>)(\d+)')
 _FORMULA = re.compile(rb"(<(f|formula|formula1|formula2)\b[^>/]*>)([^<]*)(</\2>)")
 _STRING_LITERAL = re.compile(r'("(?:[^"]|"")*")')
 
@@ -58,26 +61,42 @@ def check_unprefixed(head: bytes, part: str) -> None:
 def remap_sheet(source: IO[bytes], target: IO[bytes], remap: SheetRemap) -> int:
     """Copy one fragment sheet from ``source`` to ``target``, renumbered.
 
+    The part before ``<sheetData>`` (column formats, views) and the part after it
+    (conditional formats) are small and go through the general rewrite; the rows
+    go through the fast one.
+
     Returns:
         The number of bytes written.
     """
     replace = _replacer(remap)
     pending = _read_head(source)
     check_unprefixed(pending[:4096], "sheet")
-    pending = _set_tab_selected(pending, remap.tab_selected)
-    written = 0
+    at = pending.find(b"<sheetData")
+    if at < 0:
+        return target.write(_rewrite(_rest(pending, source), replace, remap))
+    head = _set_tab_selected(pending[:at], remap.tab_selected)
+    written = target.write(_rewrite(head, replace, remap))
+    pending = pending[at:]
     while True:
         cut = pending.rfind(_ROW_END)
         if cut >= 0:
             cut += len(_ROW_END)
-            written += target.write(_rewrite(pending[:cut], replace, remap))
+            written += target.write(_rewrite_rows(pending[:cut], replace, remap))
             pending = pending[cut:]
         chunk = source.read(_CHUNK)
         if not chunk:
             break
         pending += chunk
-    written += target.write(_rewrite(pending, replace, remap))
-    return written
+    tail = pending.find(b"</sheetData>")
+    if tail > 0:
+        written += target.write(_rewrite_rows(pending[:tail], replace, remap))
+        pending = pending[tail:]
+    return written + target.write(_rewrite(pending, replace, remap))
+
+
+def _rest(pending: bytes, source: IO[bytes]) -> bytes:
+    """Return ``pending`` followed by everything left in ``source``."""
+    return pending + source.read()
 
 
 def _read_head(source: IO[bytes]) -> bytes:
@@ -91,14 +110,12 @@ def _read_head(source: IO[bytes]) -> bytes:
     return pending
 
 
-def _set_tab_selected(data: bytes, selected: bool) -> bytes:
+def _set_tab_selected(head: bytes, selected: bool) -> bytes:
     """Select the sheet's tab only if it is the workbook's active sheet.
 
     XlsxWriter selects its first sheet; two selected tabs would open the workbook
     with the sheets grouped, and typing would then change both.
     """
-    at = data.find(b"<sheetData")
-    head, rest = (data, b"") if at < 0 else (data[:at], data[at:])
 
     def fix(match: re.Match[bytes]) -> bytes:
         tag = _TAB_SELECTED.sub(b"", match.group(0))
@@ -106,17 +123,67 @@ def _set_tab_selected(data: bytes, selected: bool) -> bytes:
             tag = tag[: len(b"<sheetView")] + b' tabSelected="1"' + tag[10:]
         return tag
 
-    return _SHEET_VIEW.sub(fix, head, count=1) + rest
+    return _SHEET_VIEW.sub(fix, head, count=1)
 
 
 def _rewrite(
     text: bytes, replace: Callable[[re.Match[bytes]], bytes], remap: SheetRemap
 ) -> bytes:
-    """Apply the index rewrite (and table renames) to a run of whole rows."""
+    """The general rewrite: every matched tag through a Python callback."""
     text = _TAG.sub(replace, text)
     if remap.tables:
         text = rename_in_sheet_formulas(text, remap.tables)
     return text
+
+
+def _rewrite_rows(
+    rows: bytes, replace: Callable[[re.Match[bytes]], bytes], remap: SheetRemap
+) -> bytes:
+    """Rewrite a run of whole rows, fast when the XML has XlsxWriter's shape."""
+    if not remap.metadata and not remap.tables:
+        fast = _fast_rows(rows, remap)
+        if fast is not None:
+            return fast
+    return _rewrite(rows, replace, remap)
+
+
+def _fast_rows(rows: bytes, remap: SheetRemap) -> bytes | None:
+    """Renumber styles and shared strings without a Python call per cell.
+
+    ``re.split`` with two groups puts every number at positions 2, 5, 8...;
+    mapping those through the index tables runs in C. The counts of ``s="`` and
+    ``t="s"`` are checked afterwards: any attribute the patterns missed (another
+    attribute order, or such text inside a string) sends the rows to the general
+    rewrite instead. ``<`` and ``>`` are always escaped in XlsxWriter's text, so a
+    match is always a real tag.
+    """
+    styles = rows.count(b' s="')
+    text, found = _substitute(_CELL_STYLE, rows, remap.xf)
+    if found != styles:
+        text, in_rows = _substitute(_ROW_STYLE, text, remap.xf)
+        if found + in_rows != styles:
+            return None
+    strings = text.count(b' t="s"')
+    if strings:
+        text, found = _substitute(_SHARED_STRING, text, remap.strings)
+        if found != strings:
+            return None
+    return text
+
+
+def _substitute(
+    pattern: re.Pattern[bytes], text: bytes, table: list[bytes]
+) -> tuple[bytes, int]:
+    """Replace each number the pattern's second group catches by ``table[n]``."""
+    parts = pattern.split(text)
+    numbers = parts[2::3]
+    try:
+        parts[2::3] = map(table.__getitem__, map(int, numbers))
+    except IndexError as error:
+        raise FileProblem(
+            "a rebuilt sheet refers to a style or string it does not define"
+        ) from error
+    return b"".join(parts), len(numbers)
 
 
 def _replacer(remap: SheetRemap) -> Callable[[re.Match[bytes]], bytes]:

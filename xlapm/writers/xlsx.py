@@ -8,21 +8,23 @@ is always written as text: the workbook is opened with ``strings_to_formulas`` a
 
 from __future__ import annotations
 
+import datetime
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
 import xlsxwriter
-from xlapm.package.limits import MAX_CELL_TEXT, MAX_ROWS, validate_sheet_name
 from xlsxwriter.exceptions import XlsxWriterException
 from xlsxwriter.format import Format
-from xlsxwriter.utility import xl_rowcol_to_cell
+from xlsxwriter.utility import xl_col_to_name, xl_rowcol_to_cell
 from xlsxwriter.worksheet import Worksheet
 
 from xlapm import __version__
 from xlapm.errors import ExcelLimitError, FileProblem
 from xlapm.layout.plan import (
     Cells,
+    Column,
     Formula,
     FormulaRule,
     ListValidation,
@@ -34,6 +36,7 @@ from xlapm.layout.plan import (
     TextRule,
     WorkbookPlan,
 )
+from xlapm.package.limits import MAX_CELL_TEXT, MAX_ROWS, validate_sheet_name
 from xlapm.progress import SILENT, Progress
 
 log = logging.getLogger(__name__)
@@ -48,18 +51,27 @@ _OPTIONS = {
 
 
 def write_workbook(
-    plan: WorkbookPlan, target: Path, progress: Progress = SILENT
+    plan: WorkbookPlan,
+    target: Path,
+    progress: Progress = SILENT,
+    *,
+    created: datetime.datetime | None = None,
 ) -> None:
-    """Write every planned sheet to ``target``, marking those xlapm owns."""
+    """Write every planned sheet to ``target``, marking those xlapm owns.
+
+    ``created`` fixes the document's creation date (default: now), so a file
+    generated twice, such as the template, comes out the same.
+    """
     for sheet in plan.sheets:
         validate_sheet_name(sheet.name)
     total = sum(table.rows for sheet in plan.sheets for table in sheet.tables())
     progress.start(f"Writing {target.name}", total)
 
     book = xlsxwriter.Workbook(str(target), _OPTIONS)
-    book.set_properties(
-        {"title": plan.title, "comments": f"Made by xlapm {__version__}"}
-    )
+    properties = {"title": plan.title, "comments": f"Made by xlapm {__version__}"}
+    if created is not None:
+        properties["created"] = created
+    book.set_properties(properties)
     renderer = _Renderer(book, progress)
     try:
         for sheet in plan.sheets:
@@ -165,6 +177,8 @@ class _Renderer:
             options: dict[str, Any] = {"header": column.header}
             if cell_format is not None:
                 options["format"] = cell_format
+            if column.formula:
+                options["formula"] = column.formula
             columns.append(options)
 
         last_row = table.top + max(rows, 1)
@@ -180,7 +194,24 @@ class _Renderer:
                 "autofilter": table.autofilter,
             },
         )
+        for offset, column in enumerate(table.columns):
+            if column.formula:
+                self._formula_column(sheet, table, offset, column)
         self.progress.advance(rows)
+
+    def _formula_column(
+        self, sheet: Worksheet, table: Table, offset: int, column: Column
+    ) -> None:
+        # The table keeps the formula as Excel writes it ([@ARR]), so Excel fills
+        # it into rows a person adds; each cell gets the same formula with plain
+        # references (B2), which LibreOffice computes too, and its cached result.
+        cells = _ThisRowFormula(column.formula or "", table)
+        cell_format = self.format(column.style)
+        col = table.left + offset
+        for index, cached in enumerate(column.values):
+            row = table.top + 1 + index
+            cached = "" if cached is None else cached
+            sheet.write_formula(row, col, cells.at(row), cell_format, cached)
 
     def _cells(self, sheet: Worksheet, sheet_name: str, block: Cells) -> None:
         cell_format = self.format(block.style)
@@ -264,6 +295,33 @@ class _Renderer:
         chart.set_legend({"position": "bottom"})
         chart.set_size({"width": plan.width, "height": plan.height})
         sheet.insert_chart(plan.row, plan.col, chart)
+
+
+class _ThisRowFormula:
+    """A table formula with ``[@Header]`` references, as plain A1 cells of a row."""
+
+    _REFERENCE = re.compile(r"\[@(?:\[([^\]]+)\]|([^\[\]]+))\]")
+
+    def __init__(self, formula: str, table: Table) -> None:
+        letters = {
+            column.header.casefold(): xl_col_to_name(table.left + offset)
+            for offset, column in enumerate(table.columns)
+        }
+        self.parts: list[str] = []
+        self.columns: list[str] = []
+        position = 0
+        for found in self._REFERENCE.finditer(formula):
+            header = (found.group(1) or found.group(2)).strip()
+            self.parts.append(formula[position : found.start()])
+            self.columns.append(letters[header.casefold()])
+            position = found.end()
+        self.parts.append(formula[position:])
+
+    def at(self, row: int) -> str:
+        """The formula for the 0-based sheet ``row``."""
+        cells = [f"{letter}{row + 1}" for letter in self.columns]
+        pieces = [part + cell for part, cell in zip(self.parts, cells, strict=False)]
+        return "".join(pieces) + self.parts[-1]
 
 
 def _format_options(style: Style) -> dict[str, Any]:
