@@ -1,9 +1,9 @@
 """Render page 1 of a workbook's Matrix sheet to PNG, as LibreOffice prints it.
 
     python scripts/render_matrix.py maven_matrix.xlsx docs/matrix_maven.png
-    python scripts/render_matrix.py telco.xlsx docs/matrix_telco.png 400 2600 1500
+    python scripts/render_matrix.py t.xlsx docs/matrix_telco.png 300 240 200 2800 1100
 
-The optional DPI, WIDTH and HEIGHT zoom into the top-left corner of a big board.
+The optional DPI, X, Y, WIDTH and HEIGHT (pixels) zoom into part of a big board.
 Needs LibreOffice (soffice) and poppler-utils (pdftoppm). The Matrix is the first
 sheet xlapm writes, so the first PDF page is the board's top.
 """
@@ -18,9 +18,12 @@ from pathlib import Path
 
 
 def render(
-    workbook: Path, picture: Path, dpi: int = 110, crop: tuple[int, int] | None = None
+    workbook: Path,
+    picture: Path,
+    dpi: int = 110,
+    crop: tuple[int, int, int, int] | None = None,
 ) -> None:
-    """Write page 1 of ``workbook`` to ``picture``; ``crop`` keeps the top-left part."""
+    """Write page 1 of ``workbook`` to ``picture``; ``crop``: x, y, width, height."""
     with tempfile.TemporaryDirectory(prefix="xlapm-render-") as folder:
         work = Path(folder)
         profile = (work / "profile").as_uri()
@@ -42,7 +45,8 @@ def render(
 
         area = []
         if crop:
-            area = ["-x", "0", "-y", "0", "-W", str(crop[0]), "-H", str(crop[1])]
+            x, y, width, height = (str(number) for number in crop)
+            area = ["-x", x, "-y", y, "-W", width, "-H", height]
         pages = ["-f", "1", "-l", "1", "-singlefile"]
         subprocess.run(
             [
@@ -62,6 +66,8 @@ def render(
 
 
 if __name__ == "__main__":
-    numbers = [int(value) for value in sys.argv[3:6]]
-    size = (numbers[1], numbers[2]) if len(numbers) == 3 else None
-    render(Path(sys.argv[1]), Path(sys.argv[2]), numbers[0] if numbers else 110, size)
+    numbers = [int(value) for value in sys.argv[3:8]]
+    area = (
+        (numbers[1], numbers[2], numbers[3], numbers[4]) if len(numbers) == 5 else None
+    )
+    render(Path(sys.argv[1]), Path(sys.argv[2]), numbers[0] if numbers else 110, area)
