@@ -153,6 +153,9 @@ class Range:
         rows = value if isinstance(value, list) else [[value]]
         for r, row in enumerate(rows):
             for c, cell in enumerate(row):
+                # Excel keeps a leading apostrophe as the cell's prefix, not text.
+                if isinstance(cell, str) and cell.startswith("'"):
+                    cell = cell[1:]
                 self.sheet.cells[(self.first[0] + r, self.first[1] + c)] = cell
 
     @property

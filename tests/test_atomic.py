@@ -69,7 +69,7 @@ def test_a_failing_splice_leaves_the_workbook_untouched(
     def broken(*args: object) -> int:
         raise OSError("no space left on device")
 
-    monkeypatch.setattr("xlapm.package.splice.remap_sheet", broken)
+    monkeypatch.setattr("xlapm.package._plan.remap_sheet", broken)
     with pytest.raises(OSError, match="no space left"):
         splice_owned_sheets(book, tmp_path / "fragment.xlsx", book)
 

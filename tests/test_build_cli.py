@@ -281,3 +281,46 @@ def _rows(ref: str) -> int:
     top = int("".join(ch for ch in first if ch.isdigit()))
     bottom = int("".join(ch for ch in last if ch.isdigit()))
     return bottom - top
+
+
+def test_build_refuses_to_overwrite_a_persons_workbook(data_dir: Path, tmp_path: Path):
+    mine = tmp_path / "mine.xlsx"
+    book = openpyxl.Workbook()
+    book.active.title = "My notes"
+    book.save(mine)
+    before = mine.read_bytes()
+
+    code, _, err = run(
+        "build",
+        str(data_dir / "maven_crm_accounts.csv"),
+        "-o",
+        str(mine),
+        "--revenue",
+        "revenue",
+        "--health",
+        "employees",
+    )
+
+    assert code == 1
+    assert err.splitlines()[0] == (
+        f"Error: {mine} has sheets a person made ('My notes'); build would replace "
+        "the whole file."
+    )
+    assert mine.read_bytes() == before
+
+
+def test_build_may_replace_its_own_earlier_output(telco_book: Path, data_dir: Path):
+    code, _, err = run(
+        "build",
+        str(data_dir / "maven_crm_accounts.csv"),
+        "-o",
+        str(telco_book),
+        "--revenue",
+        "revenue",
+        "--health",
+        "employees",
+    )
+
+    assert code == 0, err
+    accounts = openpyxl.load_workbook(telco_book)["Accounts"]
+    assert accounts.max_row == 86

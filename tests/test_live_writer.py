@@ -227,7 +227,7 @@ def test_screen_and_calculation_come_back_after_a_failure() -> None:
     )
     book.app.screen_updating = True
 
-    def refuse(*args: Any) -> None:
+    def refuse(*args: Any, **kwargs: Any) -> None:
         raise RuntimeError("COM error")
 
     book.sheets.add = refuse  # type: ignore[method-assign]

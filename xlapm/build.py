@@ -15,8 +15,11 @@ from xlapm.core.accounts import prepare_accounts
 from xlapm.core.portfolio import Portfolio, score_portfolio
 from xlapm.core.reading import read_table
 from xlapm.core.settings import Settings
+from xlapm.errors import OwnershipConflict, XlapmError
+from xlapm.layout.settings_sheet import SETTINGS
 from xlapm.layout.workbook import plan_workbook
 from xlapm.package.atomic import atomic_replace
+from xlapm.package.splice import owned_sheets, sheet_names
 from xlapm.progress import SILENT, Progress
 from xlapm.writers.xlsx import write_workbook
 
@@ -56,6 +59,7 @@ def build_workbook(
 ) -> BuildResult:
     """Build the matrix workbook for ``source`` at ``output``, written atomically."""
     timings: dict[str, float] = {}
+    refuse_persons_workbook(output)
     portfolio = load_portfolio(source, settings, timings)
 
     started = time.perf_counter()
@@ -67,6 +71,33 @@ def build_workbook(
     timings["write"] = time.perf_counter() - started
     log.debug("build timings: %s", timings)
     return BuildResult(portfolio=portfolio, output=output, seconds=timings)
+
+
+def refuse_persons_workbook(output: Path) -> None:
+    """Stop before ``build`` would overwrite a workbook that holds a person's sheets.
+
+    ``build`` writes a whole new file; an existing matrix workbook may be replaced,
+    but a person's own workbook must be refreshed with ``rebuild`` instead.
+    """
+    if not output.exists():
+        return
+    try:
+        names = sheet_names(output)
+        owned = set(owned_sheets(output))
+    except XlapmError:
+        raise OwnershipConflict(
+            f"{output} exists and is not a workbook xlapm wrote; it was left as it is.",
+            hint="Choose another file with -o.",
+        ) from None
+    persons = [name for name in names if name not in owned and name != SETTINGS]
+    if persons:
+        shown = ", ".join(f"'{name}'" for name in persons[:5])
+        raise OwnershipConflict(
+            f"{output} has sheets a person made ({shown}); build would replace "
+            "the whole file.",
+            hint=f"Run 'xlapm rebuild {output.name}' to refresh it in place, or "
+            "choose another file with -o.",
+        )
 
 
 def default_output(source: Path) -> Path:

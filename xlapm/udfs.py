@@ -241,7 +241,8 @@ def APM_SEGMENT(revenue: Any, caller: Any = None) -> Any:  # noqa: N802
         return f"{UNSCORED}: revenue is a range with rows of different lengths"
     metric = _Metric.of_block(block, block.shape)
     segments = names[segment_codes(metric.values, settings)]
-    _explain_unscored(segments, metric.problems != None, {"revenue": metric})  # noqa: E711
+    unreadable = metric.problems != None  # noqa: E711 - elementwise
+    _explain_unscored(segments, unreadable, {"revenue": metric})
     segments[metric.blank] = ""
     return _rows(segments, block.shape)
 

@@ -7,10 +7,12 @@ Ownership: a sheet is xlapm's when it carries the sheet-scoped name
 ``_xlapm_owned`` (``OWNED_MARKER``, the file writer's mark too). A planned sheet is
 deleted and made again only when it is owned or does not exist yet; when a sheet a
 person made has the name of a planned sheet, nothing is written and
-``OwnershipConflict`` says which. Owned sheets that the plan no longer holds are
-left as they are. Formulas elsewhere that point straight at cells of a rebuilt
-sheet (``=Summary!C5``) turn into ``#REF!``; formulas that use the workbook names
-(``APM_RevenueThreshold``) keep working, as the names are defined again.
+``OwnershipConflict`` says which. A planned sheet that is not owned (Settings) is
+made only when it is missing, and belongs to the person from then on. Owned sheets
+that the plan no longer holds are left as they are. Formulas elsewhere that point
+straight at cells of a rebuilt sheet (``=Summary!C5``) turn into ``#REF!``;
+formulas that use the workbook names (``APM_RevenueThreshold``) keep working, as
+the names are defined again.
 
 Speed: every block's values go to Excel in one ``range.value = rows`` call and its
 look in one call per property (number format, fill, font…), never one call per
@@ -77,7 +79,10 @@ _MSO_DASH, _MSO_SOLID = 4, 1
 # What Excel reads as a formula, a number, a date, a boolean or an error when it
 # is written as a value; such text keeps its meaning only behind an apostrophe.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_READS_AS_OTHER = re.compile(r"\s*(?:[0-9.,(#$€£¥]|true\s*$|false\s*$)", re.IGNORECASE)
+_READS_AS_OTHER = re.compile(
+    r"\s*(?:[0-9.,(#$€£¥]|true\s*$|false\s*$)",
+    re.IGNORECASE,
+)
 
 
 def render_live(
@@ -152,7 +157,11 @@ class _LiveWriter:
                 after = None
                 for sheet_plan in plan.sheets:
                     old = existing.get(sheet_name_key(sheet_plan.name))
-                    after = self._fresh_sheet(sheet_plan.name, old, after)
+                    if old is not None and not sheet_plan.owned:
+                        # Made once (Settings), then the person's: kept as it is.
+                        after = old
+                        continue
+                    after = self._fresh_sheet(sheet_plan, old, after)
                     self._sheet(after, sheet_plan)
                     written.append(sheet_plan.name)
                 for name in plan.names():
@@ -162,18 +171,19 @@ class _LiveWriter:
         log.debug("rendered %d sheets into %s", len(written), self.book.name)
         return written
 
-    def _fresh_sheet(self, name: str, old: Any, after: Any) -> Any:
+    def _fresh_sheet(self, plan: SheetPlan, old: Any, after: Any) -> Any:
         # The new sheet comes first and the old one goes after: Excel refuses to
         # delete a workbook's last sheet, and the tab keeps its place.
         if old is not None:
             sheet = self.book.sheets.add(before=old)
             old.delete()
-            sheet.name = name
+            sheet.name = plan.name
         else:
             last = after if after is not None else self.book.sheets[-1]
-            sheet = self.book.sheets.add(name, after=last)
-        marker = sheet.names.add(OWNED_MARKER, '="xlapm"')
-        self._windows_only("hide the ownership name", _hide, marker)
+            sheet = self.book.sheets.add(plan.name, after=last)
+        if plan.owned:
+            marker = sheet.names.add(OWNED_MARKER, '="xlapm"')
+            self._windows_only("hide the ownership name", _hide, marker)
         return sheet
 
     def _sheet(self, sheet: Any, plan: SheetPlan) -> None:
@@ -353,7 +363,7 @@ class _LiveWriter:
 def _refuse_conflicts(plan: WorkbookPlan, existing: dict[str, Any]) -> None:
     for sheet_plan in plan.sheets:
         sheet = existing.get(sheet_name_key(sheet_plan.name))
-        if sheet is not None and not is_owned(sheet):
+        if sheet is not None and sheet_plan.owned and not is_owned(sheet):
             raise OwnershipConflict(
                 f"The sheet '{sheet.name}' was made by a person, and the rebuild "
                 f"would replace it with xlapm's '{sheet_plan.name}' sheet; nothing "

@@ -1,0 +1,891 @@
+"""The splice itself: plan every change (raising conflicts first), then write.
+
+``Splicer.plan`` reads both packages and decides every part of the output: which
+of the person's parts are copied raw, which are edited as text, which are dropped,
+and under which names the fragment's parts go in. Nothing is written until the
+plan is complete, so a conflict never leaves a half-written file behind.
+``Splicer.write`` then streams the output zip.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from xlapm.errors import (
+    FileProblem,
+    OwnershipConflict,
+    WorkbookLocked,
+    WouldLoseContent,
+)
+from xlapm.package._opc import (
+    CALC_CHAIN,
+    CHARTSHEET,
+    OFFICE_REL,
+    SHARED_STRINGS,
+    SHARED_STRINGS_TYPE,
+    SHEET_METADATA,
+    STYLES,
+    THEME,
+    WORKSHEET,
+    ContentTypes,
+    PackageWriter,
+    Rel,
+    edit_rels,
+    free_part_name,
+    free_rid,
+    read_rels,
+    relative,
+    rels_name,
+    render_rels,
+)
+from xlapm.package._parts import (
+    dynamic_array_index,
+    filter_calc_chain,
+    remap_table,
+    remap_vml,
+    table_facts,
+    unique_table_name,
+    vml_blocks,
+)
+from xlapm.package._sheets import SheetRemap, remap_sheet, rename_tables
+from xlapm.package._styles import merge_strings, merge_styles
+from xlapm.package._workbook import (
+    NAMES_REGISTRY,
+    OWNED_MARKER,
+    OWNED_VALUE,
+    Name,
+    Sheet,
+    Workbook,
+    load_workbook,
+    registry_value,
+    render_workbook,
+)
+from xlapm.package.safety import Package
+
+log = logging.getLogger(__name__)
+
+TABLE_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.table+xml"
+PIVOT_CACHE_TYPE = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml."
+    "pivotCacheDefinition+xml"
+)
+SLICER_CACHE_TYPE = "application/vnd.ms-excel.slicerCache+xml"
+STYLES_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.styles+xml"
+METADATA_TYPE = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheetMetadata+xml"
+)
+WORKSHEET_TYPE = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
+)
+
+# Relationship kinds XlsxWriter never writes: on an owned sheet they can only be
+# a person's additions, which replacing the sheet would drop.
+PERSON_KINDS = {
+    "threadedComment": "a threaded comment",
+    "pivotTable": "a pivot table",
+    "slicer": "a slicer",
+    "timeline": "a timeline",
+    "control": "an ActiveX control",
+    "ctrlProp": "a form control",
+    "oleObject": "an embedded object",
+    "package": "an embedded document",
+    "queryTable": "a query table",
+    "customProperty": "custom properties",
+    "webextension": "an add-in part",
+}
+
+# Workbook-level parts of a fragment that can be merged.
+_FRAGMENT_WORKBOOK_KINDS = {
+    WORKSHEET,
+    CHARTSHEET,
+    STYLES,
+    SHARED_STRINGS,
+    THEME,
+    SHEET_METADATA,
+    CALC_CHAIN,
+}
+
+_REVISIONS = f"{OFFICE_REL}/revisionHeaders"
+
+
+@dataclass
+class SpliceReport:
+    """What a splice did.
+
+    Attributes:
+        target: the workbook written.
+        replaced: owned sheets rebuilt in place.
+        added: sheets appended at the end.
+        dropped: what the new workbook no longer holds (old parts of the replaced
+            sheets, names scoped to them, calculation-chain entries), in words.
+        renamed_tables: fragment tables renamed because a person's table or name
+            already used the name (old name -> new name).
+        kept_names: names a person scoped to a replaced sheet, kept on the new one.
+        backup: where the previous version was kept, if asked.
+    """
+
+    target: Path
+    replaced: list[str] = field(default_factory=list)
+    added: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    renamed_tables: dict[str, str] = field(default_factory=dict)
+    kept_names: list[str] = field(default_factory=list)
+    backup: Path | None = None
+
+
+@dataclass
+class NewPart:
+    """A part of the output that comes from the fragment.
+
+    ``kind`` is ``raw`` (copied compressed), ``bytes`` (``data`` written) or
+    ``sheet`` (streamed through ``remap``).
+    """
+
+    name: str
+    kind: str
+    source: str | None = None
+    data: bytes | None = None
+    remap: SheetRemap | None = None
+
+
+class Splicer:
+    """Plans the splice (raising any conflict first), then writes it."""
+
+    def __init__(self, book: Package, piece: Package, target: Path, force: bool):
+        self.book = book
+        self.piece = piece
+        self.force = force
+        self.workbook = load_workbook(book)
+        self.fragment = load_workbook(piece)
+        self.types = ContentTypes(book)
+        self.fragment_types = ContentTypes(piece)
+        self.report = SpliceReport(target=target)
+        self.removed: set[str] = set()
+        self.edited: dict[str, bytes] = {}
+        self.new_parts: list[NewPart] = []
+        self.overrides: dict[str, str] = {}
+        self.used_names = {name.lower() for name in book.names}
+        self.workbook_rels_remove: set[str] = set()
+        self.workbook_rels_retarget: dict[str, str] = {}
+        self.workbook_rels_add: list[Rel] = []
+        self.used_rids = {rel.rid for rel in self.workbook.rels}
+        self.table_renames: dict[str, str] = {}
+        self.losses: list[str] = []
+        self._closure: list[str] | None = None
+
+    # -- planning ---------------------------------------------------------------
+
+    def plan(self) -> None:
+        """Work out every change; raise conflicts before anything is written."""
+        self._check_workbooks()
+        self._match_sheets()
+        self._find_removed_parts()
+        self._plan_tables()
+        self._plan_names()
+        self._check_table_references()
+        self._raise_losses()
+        self._plan_styles_and_strings()
+        self._plan_metadata()
+        self._plan_fragment_parts()
+        self._plan_calc_chain()
+        self._plan_package_parts()
+
+    def _check_workbooks(self) -> None:
+        """Refuse combinations the splice cannot make right."""
+        name = self.book.path.name
+        if self.workbook.date1904 != self.fragment.date1904:
+            raise FileProblem(
+                f"{name} counts dates from {self._epoch(self.workbook)} but the "
+                f"rebuilt sheets count from {self._epoch(self.fragment)}; dates "
+                "would move by four years",
+                hint="Write the rebuilt sheets with the workbook's date system "
+                "(XlsxWriter option 'date_1904').",
+            )
+        if self.workbook.rels_of(_REVISIONS):
+            raise FileProblem(
+                f"{name} is a shared workbook (legacy sharing with change history); "
+                "xlapm cannot rebuild sheets in it",
+                hint="Turn off Share Workbook (Review tab), save, then rebuild.",
+            )
+        for rel in self.fragment.rels:
+            if rel.type not in _FRAGMENT_WORKBOOK_KINDS:
+                raise FileProblem(
+                    f"the rebuilt sheets use {rel.kind} parts, which xlapm cannot "
+                    f"merge into {name}"
+                )
+
+    @staticmethod
+    def _epoch(workbook: Workbook) -> int:
+        """Return the year a workbook's date serials count from."""
+        return 1904 if workbook.date1904 else 1900
+
+    def _match_sheets(self) -> None:
+        """Decide, for each fragment sheet, which sheet it replaces or that it is
+        appended; a person's sheet of the same name is a conflict."""
+        owned = self.workbook.owned()
+        positions = {
+            sheet.key: index for index, sheet in enumerate(self.workbook.sheets)
+        }
+        self.sheets = [
+            Sheet(s.name, s.sheet_id, s.rid, s.state, s.raw)
+            for s in self.workbook.sheets
+        ]
+        self.position: dict[int, int] = {}
+        self.replaced: dict[int, int] = {}
+        next_id = max([sheet.sheet_id for sheet in self.sheets] + [0]) + 1
+        for index, sheet in enumerate(self.fragment.sheets):
+            found = positions.get(sheet.key)
+            if found is not None and found not in owned:
+                raise OwnershipConflict(
+                    f"Sheet {self.workbook.sheets[found].name!r} in "
+                    f"{self.book.path.name} was made by a person; rename it or move "
+                    "it, then rebuild",
+                    hint=f"xlapm writes a sheet named {sheet.name!r}.",
+                )
+            if found is not None:
+                self.replaced[index] = found
+                self.position[index] = found
+                self.sheets[found].name = sheet.name
+                self.sheets[found].state = sheet.state
+                self.report.replaced.append(sheet.name)
+                continue
+            rid = free_rid(self.used_rids)
+            self.position[index] = len(self.sheets)
+            self.sheets.append(Sheet(sheet.name, next_id, rid, sheet.state))
+            next_id += 1
+            self.report.added.append(sheet.name)
+        if self.report.added and self.workbook.structure_locked:
+            raise WorkbookLocked(
+                f"{self.book.path.name} has its structure protected, so xlapm "
+                f"cannot add the sheets {', '.join(self.report.added)}",
+                hint="Unprotect it (Review > Protect Workbook), then rebuild.",
+            )
+
+    def _sheet_part(self, workbook: Workbook, sheet: Sheet) -> Rel:
+        """Return the workbook relationship of ``sheet``."""
+        rel = workbook.rel(sheet.rid)
+        if rel is None or rel.part is None:
+            raise FileProblem(f"sheet {sheet.name!r} has no part in its workbook")
+        return rel
+
+    def _find_removed_parts(self) -> None:
+        """Mark the parts only the replaced sheets reach; note a person's
+        content among them."""
+        replaced = [
+            self._sheet_part(self.workbook, self.workbook.sheets[found])
+            for found in self.replaced.values()
+        ]
+        stop = {rel.part.lower() for rel in replaced if rel.part}
+        kept, _ = self._reach([("", rel) for rel in read_rels(self.book, "")], stop)
+        dropped, edges = self._reach([(self.workbook.part, rel) for rel in replaced])
+        self.removed = {part for part in dropped if part not in kept}
+        for part in list(self.removed):
+            rels = self.book.find(rels_name(part))
+            if rels is not None:
+                self.removed.add(rels.lower())
+        # The fragment's parts may take the freed names, so that rebuilding again
+        # and again keeps the same part names.
+        self.used_names -= self.removed
+        for source, rel in edges:
+            lost = rel.part is not None and rel.part.lower() in self.removed
+            if lost and rel.kind in PERSON_KINDS:
+                self.losses.append(
+                    f"Sheet {self._owner_sheet(source)!r} has "
+                    f"{PERSON_KINDS[rel.kind]} ({rel.part}) that the rebuild would "
+                    "drop"
+                )
+
+    def _reach(
+        self, start: list[tuple[str, Rel]], stop: set[str] | None = None
+    ) -> tuple[set[str], list[tuple[str, Rel]]]:
+        """Return the parts reachable through relationships from ``start``
+        without entering ``stop``, and the relationships walked."""
+        stop = stop or set()
+        seen: set[str] = set()
+        pending = list(start)
+        edges = []
+        while pending:
+            source, rel = pending.pop()
+            edges.append((source, rel))
+            if rel.part is None:
+                continue
+            key = rel.part.lower()
+            if key in stop:
+                if source.lower() != self.workbook.part.lower():
+                    self.losses.append(
+                        f"part {source} refers to the replaced sheet part {rel.part}"
+                    )
+                continue
+            if key in seen or self.book.find(rel.part) is None:
+                continue
+            seen.add(key)
+            children = read_rels(self.book, rel.part)
+            pending.extend((rel.part, child) for child in children)
+        return seen, edges
+
+    def _owner_sheet(self, part: str) -> str:
+        """Return the name of the replaced sheet whose parts include ``part``."""
+        for found in self.replaced.values():
+            sheet = self.workbook.sheets[found]
+            rel = self._sheet_part(self.workbook, sheet)
+            if rel.part and rel.part.lower() == part.lower():
+                return sheet.name
+        return self.workbook.sheets[next(iter(self.replaced.values()))].name
+
+    def _plan_tables(self) -> None:
+        """Give the fragment's tables ids and names unique in the workbook."""
+        self.kept_tables = []
+        self.removed_tables = []
+        for key in self._parts_of_type(TABLE_TYPE):
+            facts = table_facts(self.book.read(key))
+            (
+                self.removed_tables if key.lower() in self.removed else self.kept_tables
+            ).append(facts)
+        taken = {t.name.lower() for t in self.kept_tables}
+        taken |= {t.display_name.lower() for t in self.kept_tables}
+        taken |= {name.name.lower() for name in self.workbook.names}
+        next_id = max([t.table_id for t in self.kept_tables] + [0]) + 1
+        self.table_plan: dict[str, tuple[int, str]] = {}
+        for part in self._fragment_tables():
+            facts = table_facts(self.piece.read(part))
+            new_name = unique_table_name(facts.display_name, taken)
+            if new_name != facts.display_name:
+                self.table_renames[facts.display_name.lower()] = new_name
+                self.report.renamed_tables[facts.display_name] = new_name
+            self.table_plan[part.lower()] = (next_id, new_name)
+            next_id += 1
+
+    def _parts_of_type(self, content_type: str) -> list[str]:
+        """Return the original's members whose content type is ``content_type``."""
+        return [name for name in self.book.names if self.types.of(name) == content_type]
+
+    def _fragment_tables(self) -> list[str]:
+        """Return the fragment's table parts reached from its sheets, in order."""
+        return [
+            part
+            for part in self._fragment_closure()
+            if self.fragment_types.of(part) == TABLE_TYPE
+        ]
+
+    def _fragment_closure(self) -> list[str]:
+        """Return every fragment part reached from its sheets (sheets first)."""
+        if self._closure is None:
+            self._closure = self._walk_fragment()
+        return self._closure
+
+    def _walk_fragment(self) -> list[str]:
+        """Walk the fragment's relationships from its sheets, breadth first."""
+        order: list[str] = []
+        seen: set[str] = set()
+        pending = [
+            self._sheet_part(self.fragment, sheet).part
+            for sheet in self.fragment.sheets
+        ]
+        while pending:
+            part = pending.pop(0)
+            if part is None or part.lower() in seen or self.piece.find(part) is None:
+                continue
+            seen.add(part.lower())
+            order.append(self.piece.find(part))
+            pending.extend(
+                rel.part for rel in read_rels(self.piece, part) if not rel.external
+            )
+        return order
+
+    def _plan_names(self) -> None:
+        """Build the output's defined names: the person's, then the fragment's."""
+        replaced_positions = set(self.replaced.values())
+        fragment_names = [self._fragment_name(name) for name in self.fragment.names]
+        fragment_names += self._missing_markers(fragment_names)
+        redefined = {name.key for name in fragment_names}
+        global_names = {
+            name.name.lower(): name for name in fragment_names if name.scope is None
+        }
+        registry = self.workbook.registered_names()
+        names: list[Name] = []
+        for name in self.workbook.names:
+            if name.name.lower() == NAMES_REGISTRY.lower() and name.scope is None:
+                continue
+            if name.scope in replaced_positions:
+                if self._is_xlapm_setup(name) or name.key in redefined:
+                    if name.key not in redefined:
+                        self.report.dropped.append(f"name {self._describe(name)}")
+                    continue
+                self.report.kept_names.append(self._describe(name))
+            elif name.scope is None and name.name.lower() in global_names:
+                names.append(self._take_over(name, global_names, registry))
+                continue
+            names.append(name)
+        placed = {name.key for name in names}
+        names += [name for name in fragment_names if name.key not in placed]
+        if global_names or registry:
+            listed = registry | set(global_names)
+            names.append(Name(NAMES_REGISTRY, None, registry_value(listed), True))
+        self._check_global_names(global_names)
+        self.names = names
+
+    def _fragment_name(self, name: Name) -> Name:
+        """Return a fragment name placed in the output (scope, tables, marker)."""
+        scope = None if name.scope is None else self.position[name.scope]
+        value = name.value
+        if self.table_renames:
+            value = rename_tables(value, self.table_renames)
+        if name.name.lower() == OWNED_MARKER.lower():
+            return Name(OWNED_MARKER, scope, OWNED_VALUE, hidden=True)
+        return Name(name.name, scope, value, name.hidden)
+
+    def _missing_markers(self, names: list[Name]) -> list[Name]:
+        """Return markers for fragment sheets whose marker was not defined."""
+        marked = {
+            name.scope for name in names if name.name.lower() == OWNED_MARKER.lower()
+        }
+        return [
+            Name(OWNED_MARKER, position, OWNED_VALUE, hidden=True)
+            for position in sorted(self.position.values())
+            if position not in marked
+        ]
+
+    @staticmethod
+    def _is_xlapm_setup(name: Name) -> bool:
+        """Tell whether a name on a replaced sheet is sheet set-up xlapm rewrites
+        (print area, print titles, filter range) or its marker."""
+        lowered = name.name.lower()
+        return lowered.startswith("_xlnm.") or lowered == OWNED_MARKER.lower()
+
+    def _describe(self, name: Name) -> str:
+        """Return a name as a person reads it: ``'Matrix'!Print_Area``."""
+        if name.scope is None or name.scope >= len(self.sheets):
+            return repr(name.name)
+        return f"'{self.sheets[name.scope].name}'!{name.name}"
+
+    def _take_over(
+        self, name: Name, fragment_names: dict[str, Name], registry: set[str]
+    ) -> Name:
+        """Return the fragment's version of a workbook-level name, or raise if
+        the existing one is a person's."""
+        new = fragment_names[name.name.lower()]
+        if name.name.lower() not in registry and name.value != new.value:
+            raise OwnershipConflict(
+                f"Name {name.name!r} in {self.book.path.name} was made by a person; "
+                "rename it, then rebuild",
+                hint="xlapm defines a workbook-level name with the same name.",
+            )
+        return new
+
+    def _check_global_names(self, fragment_names: dict[str, Name]) -> None:
+        """Refuse a fragment workbook-level name equal to a person's table name."""
+        for table in self.kept_tables:
+            for label in {table.name, table.display_name}:
+                if label.lower() in fragment_names:
+                    raise OwnershipConflict(
+                        f"Table {label!r} in {self.book.path.name} was made by a "
+                        "person; rename it, then rebuild",
+                        hint="xlapm defines a name with the same name.",
+                    )
+
+    def _check_table_references(self) -> None:
+        """Note a person's formula, name or pivot table that uses a table the
+        rebuild removes without writing it again."""
+        final = {name.lower() for _, name in self.table_plan.values()}
+        gone = {
+            t.display_name
+            for t in self.removed_tables
+            if t.display_name.lower() not in final
+        }
+        slicer_ids = {t.table_id for t in self.removed_tables}
+        if not gone and not slicer_ids:
+            return
+        pattern = (
+            re.compile(
+                rb"(?<![\w.])("
+                + b"|".join(re.escape(g.encode()) for g in gone)
+                + rb")\[",
+                re.IGNORECASE,
+            )
+            if gone
+            else None
+        )
+        if pattern is not None:
+            self._scan_names(pattern)
+            self._scan_parts(pattern)
+        self._scan_slicers(slicer_ids)
+
+    def _scan_names(self, pattern: re.Pattern[bytes]) -> None:
+        """Note kept names whose formula uses a removed table."""
+        for name in self.names:
+            match = pattern.search(name.value.encode())
+            if match:
+                self.losses.append(
+                    f"Name {self._describe(name)} uses table "
+                    f"{match.group(1).decode()!r}, which the rebuild removes"
+                )
+
+    def _scan_parts(self, pattern: re.Pattern[bytes]) -> None:
+        """Note kept sheets and pivot caches that use a removed table."""
+        kept_sheets = [
+            self._sheet_part(self.workbook, sheet).part
+            for index, sheet in enumerate(self.workbook.sheets)
+            if index not in self.replaced.values()
+        ]
+        caches = self._parts_of_type(PIVOT_CACHE_TYPE)
+        source = re.compile(rb'<(?:\w+:)?worksheetSource\b[^>]*\bname="([^"]*)"')
+        for part in [p for p in kept_sheets if p] + caches:
+            data = self.book.read(part)
+            found = pattern.search(data)
+            for match in source.finditer(data):
+                if pattern.search(match.group(1) + b"["):
+                    found = match
+            if found:
+                self.losses.append(f"part {part} uses a table that the rebuild removes")
+
+    def _scan_slicers(self, table_ids: set[int]) -> None:
+        """Note slicers that filter a table the rebuild removes."""
+        pattern = re.compile(rb'tableId="(\d+)"')
+        for part in self._parts_of_type(SLICER_CACHE_TYPE):
+            if part.lower() in self.removed:
+                continue
+            for match in pattern.finditer(self.book.read(part)):
+                if int(match.group(1)) in table_ids:
+                    self.losses.append(
+                        f"slicer {part} filters a table that the rebuild removes"
+                    )
+
+    def _raise_losses(self) -> None:
+        """Stop unless forced when a person's content would be lost."""
+        if not self.losses:
+            return
+        if not self.force:
+            raise WouldLoseContent(
+                f"Rebuilding {self.book.path.name} would lose: {self.losses[0]}"
+                + (
+                    f" (and {len(self.losses) - 1} more)"
+                    if len(self.losses) > 1
+                    else ""
+                ),
+                hint="Move it off the xlapm sheet, or rebuild with force.",
+            )
+        self.report.dropped.extend(f"forced: {loss}" for loss in self.losses)
+
+    def _plan_styles_and_strings(self) -> None:
+        """Merge styles and shared strings; keep the index maps for the sheets."""
+        fragment_styles = self._workbook_part(self.fragment, STYLES)
+        original_styles = self._workbook_part(self.workbook, STYLES)
+        if fragment_styles is None:
+            raise FileProblem("the rebuilt sheets have no styles part")
+        fragment_root = self.piece.parse(fragment_styles)
+        if original_styles is None:
+            count = len(fragment_root.findall(".//{*}cellXfs/{*}xf"))
+            dxfs = len(fragment_root.findall(".//{*}dxfs/{*}dxf"))
+            self.xf, self.dxf = list(range(count)), list(range(dxfs))
+            self._add_workbook_part(
+                "xl/styles.xml", STYLES, STYLES_TYPE, self.piece.read(fragment_styles)
+            )
+        else:
+            merged = merge_styles(
+                self.book.read(original_styles),
+                self.book.parse(original_styles),
+                fragment_root,
+                self.book.path,
+            )
+            self.xf, self.dxf = merged.xf, merged.dxf
+            if merged.data is not None:
+                self.edited[original_styles.lower()] = merged.data
+        self._plan_strings()
+
+    def _plan_strings(self) -> None:
+        """Append the fragment's shared strings to the person's table."""
+        fragment_strings = self._workbook_part(self.fragment, SHARED_STRINGS)
+        self.strings: list[int] = []
+        if fragment_strings is None:
+            return
+        original_strings = self._workbook_part(self.workbook, SHARED_STRINGS)
+        original = (
+            None if original_strings is None else self.book.read(original_strings)
+        )
+        merged = merge_strings(original, self.piece.read(fragment_strings))
+        self.strings = merged.index
+        if original_strings is None:
+            self._add_workbook_part(
+                "xl/sharedStrings.xml",
+                SHARED_STRINGS,
+                SHARED_STRINGS_TYPE,
+                merged.data or b"",
+            )
+        elif merged.data is not None:
+            self.edited[original_strings.lower()] = merged.data
+
+    def _workbook_part(self, workbook: Workbook, rel_type: str) -> str | None:
+        """Return the stored name of a workbook-level part, or None."""
+        package = self.book if workbook is self.workbook else self.piece
+        for rel in workbook.rels_of(rel_type):
+            if rel.part and package.find(rel.part):
+                return package.find(rel.part)
+        return None
+
+    def _add_workbook_part(
+        self, wanted: str, rel_type: str, content_type: str, data: bytes
+    ) -> None:
+        """Add a new workbook-level part with its relationship and content type."""
+        name = free_part_name(wanted, self.used_names)
+        self.new_parts.append(NewPart(name, "bytes", data=data))
+        self.workbook_rels_add.append(
+            Rel(
+                free_rid(self.used_rids),
+                rel_type,
+                relative(self.workbook.part, name),
+                False,
+                name,
+            )
+        )
+        if self.types.needs_override(name, content_type):
+            self.overrides[name] = content_type
+
+    def _plan_metadata(self) -> None:
+        """Carry dynamic-array cell metadata (``cm="1"``) over to the output."""
+        self.metadata: dict[bytes, bytes] = {}
+        fragment_part = self._workbook_part(self.fragment, SHEET_METADATA)
+        if fragment_part is None:
+            return
+        fragment_data = self.piece.read(fragment_part)
+        wanted = dynamic_array_index(fragment_data)
+        original_part = self._workbook_part(self.workbook, SHEET_METADATA)
+        if original_part is None:
+            self._add_workbook_part(
+                "xl/metadata.xml", SHEET_METADATA, METADATA_TYPE, fragment_data
+            )
+            return
+        existing = dynamic_array_index(self.book.read(original_part))
+        if wanted is None or existing is None:
+            raise FileProblem(
+                f"the rebuilt sheets use dynamic array formulas, but the cell "
+                f"metadata of {self.book.path.name} has no entry for them"
+            )
+        if existing != wanted:
+            self.metadata = {wanted: existing}
+
+    def _plan_fragment_parts(self) -> None:
+        """Name every fragment part in the output and prepare its content."""
+        self.part_names: dict[str, str] = {}
+        # Replaced sheets first, so that they keep their own part names.
+        order = sorted(
+            range(len(self.fragment.sheets)), key=lambda i: i not in self.replaced
+        )
+        for index in order:
+            sheet = self.fragment.sheets[index]
+            self._place_sheet(index, self._sheet_part(self.fragment, sheet))
+        for part in self._fragment_closure():
+            if part.lower() not in self.part_names:
+                self.part_names[part.lower()] = free_part_name(part, self.used_names)
+        blocks = self._vml_blocks_in_use()
+        for part in self._fragment_closure():
+            self._prepare_part(part, blocks)
+
+    def _place_sheet(self, index: int, rel: Rel) -> None:
+        """Name a fragment sheet's part: the replaced sheet's own name if free."""
+        part = self.piece.find(rel.part)
+        found = self.replaced.get(index)
+        name = None
+        if found is not None:
+            old = self._sheet_part(self.workbook, self.workbook.sheets[found])
+            free = old.part.lower() not in self.used_names
+            if free and old.part.lower() in self.removed and old.type == rel.type:
+                name = self.book.find(old.part) or old.part
+                self.used_names.add(name.lower())
+            else:
+                name = free_part_name(part, self.used_names)
+                self._retarget_sheet(found, rel, name)
+        else:
+            name = free_part_name(part, self.used_names)
+            output = self.sheets[self.position[index]]
+            self.workbook_rels_add.append(
+                Rel(
+                    output.rid,
+                    rel.type,
+                    relative(self.workbook.part, name),
+                    False,
+                    name,
+                )
+            )
+        self.part_names[part.lower()] = name
+
+    def _retarget_sheet(self, found: int, rel: Rel, name: str) -> None:
+        """Point a replaced sheet's relationship at a new part name."""
+        sheet = self.sheets[found]
+        old = self.workbook.rel(sheet.rid)
+        if old is not None and old.type == rel.type:
+            self.workbook_rels_retarget[sheet.rid] = relative(self.workbook.part, name)
+            return
+        # A worksheet replaced by a chartsheet (or back) needs a new relationship.
+        self.workbook_rels_remove.add(sheet.rid)
+        sheet.rid = free_rid(self.used_rids)
+        self.workbook_rels_add.append(
+            Rel(sheet.rid, rel.type, relative(self.workbook.part, name), False, name)
+        )
+
+    def _vml_blocks_in_use(self) -> set[int]:
+        """Return the VML shape-id blocks the kept drawings claim."""
+        used: set[int] = set()
+        for name in self.book.names:
+            if name.lower().endswith(".vml") and name.lower() not in self.removed:
+                used |= vml_blocks(self.book.read(name))
+        return used
+
+    def _prepare_part(self, part: str, blocks: set[int]) -> None:
+        """Queue one fragment part (and its rels) for the output."""
+        name = self.part_names[part.lower()]
+        content_type = self.fragment_types.of(part)
+        if content_type is None:
+            raise FileProblem(f"the rebuilt part {part} has no content type")
+        if self.types.needs_override(name, content_type):
+            self.overrides[name] = content_type
+        self.new_parts.append(self._new_part(part, name, content_type, blocks))
+        rels = read_rels(self.piece, part)
+        if rels:
+            self._prepare_rels(name, rels)
+
+    def _new_part(
+        self, part: str, name: str, content_type: str, blocks: set[int]
+    ) -> NewPart:
+        """Return how one fragment part is written."""
+        sheet = self._fragment_sheet_at(part)
+        if sheet is not None:
+            return NewPart(name, "sheet", source=part, remap=self._remap_for(sheet))
+        if content_type == TABLE_TYPE:
+            table_id, table_name = self.table_plan[part.lower()]
+            data = remap_table(
+                self.piece.read(part),
+                table_id,
+                table_name,
+                self.table_renames,
+                self._numbers(self.dxf),
+            )
+            return NewPart(name, "bytes", data=data)
+        if part.lower().endswith(".vml"):
+            return NewPart(name, "bytes", data=remap_vml(self.piece.read(part), blocks))
+        return NewPart(name, "raw", source=part)
+
+    def _fragment_sheet_at(self, part: str) -> int | None:
+        """Return the fragment sheet index whose part is ``part``."""
+        for index, sheet in enumerate(self.fragment.sheets):
+            rel = self._sheet_part(self.fragment, sheet)
+            if rel.part.lower() == part.lower():
+                return index
+        return None
+
+    def _remap_for(self, index: int) -> SheetRemap:
+        """Return the renumbering for fragment sheet ``index``."""
+        return SheetRemap(
+            xf=self._numbers(self.xf),
+            dxf=self._numbers(self.dxf),
+            strings=self._numbers(self.strings),
+            metadata=self.metadata,
+            tab_selected=self.position[index] == self.workbook.active_tab,
+            tables=self.table_renames,
+        )
+
+    @staticmethod
+    def _numbers(mapping: list[int]) -> list[bytes]:
+        """Return an index map as the bytes written into XML."""
+        return [str(number).encode() for number in mapping]
+
+    def _prepare_rels(self, name: str, rels: list[Rel]) -> None:
+        """Queue the rels part of output part ``name``, targets moved."""
+        moved = []
+        for rel in rels:
+            target = rel.target
+            if not rel.external and rel.part is not None:
+                new = self.part_names.get(rel.part.lower())
+                if new is None:
+                    raise FileProblem(f"the rebuilt part {rel.part} is missing")
+                target = relative(name, new)
+            moved.append(Rel(rel.rid, rel.type, target, rel.external, None))
+        rels_part = rels_name(name)
+        self.used_names.add(rels_part.lower())
+        self.new_parts.append(NewPart(rels_part, "bytes", data=render_rels(moved)))
+        rels_type = "application/vnd.openxmlformats-package.relationships+xml"
+        if self.types.needs_override(rels_part, rels_type):
+            self.overrides[rels_part] = rels_type
+
+    def _plan_calc_chain(self) -> None:
+        """Drop the calculation-chain entries of the replaced sheets."""
+        chain = self._workbook_part(self.workbook, CALC_CHAIN)
+        if chain is None or not self.replaced:
+            return
+        sheet_ids = {self.workbook.sheets[f].sheet_id for f in self.replaced.values()}
+        data = self.book.read(chain)
+        filtered = filter_calc_chain(data, sheet_ids)
+        if filtered is data:
+            return
+        if filtered is None:
+            self.removed.add(chain.lower())
+            for rel in self.workbook.rels_of(CALC_CHAIN):
+                self.workbook_rels_remove.add(rel.rid)
+            self.report.dropped.append(f"part {chain} (Excel rebuilds it)")
+            return
+        self.edited[chain.lower()] = filtered
+        self.report.dropped.append("calculation-chain entries of the replaced sheets")
+
+    def _plan_package_parts(self) -> None:
+        """Rewrite workbook.xml, its relationships and the content types."""
+        workbook = self.workbook
+        self.edited[workbook.part.lower()] = render_workbook(
+            workbook, self.sheets, self.names
+        )
+        rels_part = self.book.find(rels_name(workbook.part))
+        if rels_part is None:
+            raise FileProblem(f"{self.book.path.name} has no workbook relationships")
+        self.edited[rels_part.lower()] = edit_rels(
+            self.book.read(rels_part),
+            self.workbook_rels_remove,
+            self.workbook_rels_retarget,
+            self.workbook_rels_add,
+        )
+        removed_names = {self.book.find(p) or p for p in self.removed}
+        reused = {part.name.lower() for part in self.new_parts}
+        self.report.dropped[:0] = sorted(
+            f"part {name}" for name in removed_names if name.lower() not in reused
+        )
+        self.edited[ContentTypes.PART.lower()] = self.types.render(
+            {p for p in removed_names if p.lower() not in reused}, self.overrides
+        )
+
+    # -- writing ------------------------------------------------------------------
+
+    def write(self, temp: Path) -> None:
+        """Write the planned workbook to ``temp``."""
+        writer = PackageWriter(temp)
+        try:
+            self._write_original_members(writer)
+            for part in self.new_parts:
+                self._write_new_part(writer, part)
+            writer.archive.comment = self.book.archive.comment
+        finally:
+            writer.close()
+
+    def _write_original_members(self, writer: PackageWriter) -> None:
+        """Copy the person's members: raw when untouched, edited text otherwise."""
+        for info in self.book.infos:
+            key = info.filename.lower()
+            if key in self.removed:
+                continue
+            if key in self.edited:
+                writer.write(info.filename, self.edited[key], like=info)
+            else:
+                writer.copy_raw(self.book, info.filename)
+
+    def _write_new_part(self, writer: PackageWriter, part: NewPart) -> None:
+        """Write one part that comes from the fragment."""
+        if part.kind == "raw":
+            writer.copy_raw(self.piece, part.source, as_name=part.name)
+        elif part.kind == "bytes":
+            writer.write(part.name, part.data or b"")
+        else:
+            large = self.piece.info(part.source).file_size > 1024**3
+            with (
+                self.piece.open(part.source) as source,
+                writer.stream(part.name, large) as target,
+            ):
+                remap_sheet(source, target, part.remap)
