@@ -27,7 +27,9 @@ class _Commands(click.Group):
             ctx.exit(1)
 
 
-@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(
+    name="xlapm", cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]}
+)
 @click.version_option(__version__, prog_name="xlapm")
 @click.option("--debug", is_flag=True, help="Print debug detail on standard error.")
 def main(debug: bool) -> None:

@@ -225,7 +225,6 @@ class Splicer:
     def _match_sheets(self) -> None:
         """Decide, for each fragment sheet, which sheet it replaces or that it is
         appended; a person's sheet of the same name is a conflict."""
-        owned = self.workbook.owned()
         positions = {
             sheet.key: index for index, sheet in enumerate(self.workbook.sheets)
         }
@@ -235,34 +234,42 @@ class Splicer:
         ]
         self.position: dict[int, int] = {}
         self.replaced: dict[int, int] = {}
-        next_id = max([sheet.sheet_id for sheet in self.sheets] + [0]) + 1
         for index, sheet in enumerate(self.fragment.sheets):
             found = positions.get(sheet.key)
-            if found is not None and found not in owned:
-                raise OwnershipConflict(
-                    f"Sheet {self.workbook.sheets[found].name!r} in "
-                    f"{self.book.path.name} was made by a person; rename it or move "
-                    "it, then rebuild",
-                    hint=f"xlapm writes a sheet named {sheet.name!r}.",
-                )
-            if found is not None:
-                self.replaced[index] = found
-                self.position[index] = found
-                self.sheets[found].name = sheet.name
-                self.sheets[found].state = sheet.state
-                self.report.replaced.append(sheet.name)
-                continue
-            rid = free_rid(self.used_rids)
-            self.position[index] = len(self.sheets)
-            self.sheets.append(Sheet(sheet.name, next_id, rid, sheet.state))
-            next_id += 1
-            self.report.added.append(sheet.name)
+            if found is None:
+                self._append_sheet(index, sheet)
+            else:
+                self._replace_sheet(index, sheet, found)
         if self.report.added and self.workbook.structure_locked:
             raise WorkbookLocked(
                 f"{self.book.path.name} has its structure protected, so xlapm "
                 f"cannot add the sheets {', '.join(self.report.added)}",
                 hint="Unprotect it (Review > Protect Workbook), then rebuild.",
             )
+
+    def _replace_sheet(self, index: int, sheet: Sheet, found: int) -> None:
+        """Put fragment sheet ``index`` in place of owned sheet ``found``."""
+        if found not in self.workbook.owned():
+            raise OwnershipConflict(
+                f"Sheet {self.workbook.sheets[found].name!r} in "
+                f"{self.book.path.name} was made by a person; rename it or move "
+                "it, then rebuild",
+                hint=f"xlapm writes a sheet named {sheet.name!r}.",
+            )
+        self.replaced[index] = found
+        self.position[index] = found
+        self.sheets[found].name = sheet.name
+        self.sheets[found].state = sheet.state
+        self.report.replaced.append(sheet.name)
+
+    def _append_sheet(self, index: int, sheet: Sheet) -> None:
+        """Add fragment sheet ``index`` after the last sheet."""
+        next_id = max([entry.sheet_id for entry in self.sheets] + [0]) + 1
+        self.position[index] = len(self.sheets)
+        self.sheets.append(
+            Sheet(sheet.name, next_id, free_rid(self.used_rids), sheet.state)
+        )
+        self.report.added.append(sheet.name)
 
     def _sheet_part(self, workbook: Workbook, sheet: Sheet) -> Rel:
         """Return the workbook relationship of ``sheet``."""
@@ -274,13 +281,16 @@ class Splicer:
     def _find_removed_parts(self) -> None:
         """Mark the parts only the replaced sheets reach; note a person's
         content among them."""
-        replaced = [
-            self._sheet_part(self.workbook, self.workbook.sheets[found])
+        replaced = {
+            self.workbook.sheets[found].name: self._sheet_part(
+                self.workbook, self.workbook.sheets[found]
+            )
             for found in self.replaced.values()
-        ]
-        stop = {rel.part.lower() for rel in replaced if rel.part}
-        kept, _ = self._reach([("", rel) for rel in read_rels(self.book, "")], stop)
-        dropped, edges = self._reach([(self.workbook.part, rel) for rel in replaced])
+        }
+        stop = {rel.part.lower() for rel in replaced.values() if rel.part}
+        root = [("", rel) for rel in read_rels(self.book, "")]
+        kept, _ = self._reach(root, stop)
+        dropped, edges = self._reach(list(replaced.items()))
         self.removed = {part for part in dropped if part not in kept}
         for part in list(self.removed):
             rels = self.book.find(rels_name(part))
@@ -289,51 +299,42 @@ class Splicer:
         # The fragment's parts may take the freed names, so that rebuilding again
         # and again keeps the same part names.
         self.used_names -= self.removed
-        for source, rel in edges:
+        for sheet, rel in edges:
             lost = rel.part is not None and rel.part.lower() in self.removed
             if lost and rel.kind in PERSON_KINDS:
                 self.losses.append(
-                    f"Sheet {self._owner_sheet(source)!r} has "
-                    f"{PERSON_KINDS[rel.kind]} ({rel.part}) that the rebuild would "
-                    "drop"
+                    f"Sheet {sheet!r} has {PERSON_KINDS[rel.kind]} ({rel.part}) "
+                    "that the rebuild would drop"
                 )
 
     def _reach(
-        self, start: list[tuple[str, Rel]], stop: set[str] | None = None
+        self,
+        start: list[tuple[str, Rel]],
+        stop: frozenset[str] | set[str] = frozenset(),
     ) -> tuple[set[str], list[tuple[str, Rel]]]:
-        """Return the parts reachable through relationships from ``start``
-        without entering ``stop``, and the relationships walked."""
-        stop = stop or set()
+        """Walk relationships from ``start`` without entering ``stop``.
+
+        Each start relationship carries a label (the replaced sheet it belongs
+        to) that its descendants inherit. Returns the parts reached and the
+        labelled relationships walked.
+        """
         seen: set[str] = set()
         pending = list(start)
         edges = []
         while pending:
-            source, rel = pending.pop()
-            edges.append((source, rel))
+            label, rel = pending.pop()
+            edges.append((label, rel))
             if rel.part is None:
                 continue
             key = rel.part.lower()
             if key in stop:
-                if source.lower() != self.workbook.part.lower():
-                    self.losses.append(
-                        f"part {source} refers to the replaced sheet part {rel.part}"
-                    )
                 continue
             if key in seen or self.book.find(rel.part) is None:
                 continue
             seen.add(key)
             children = read_rels(self.book, rel.part)
-            pending.extend((rel.part, child) for child in children)
+            pending.extend((label, child) for child in children)
         return seen, edges
-
-    def _owner_sheet(self, part: str) -> str:
-        """Return the name of the replaced sheet whose parts include ``part``."""
-        for found in self.replaced.values():
-            sheet = self.workbook.sheets[found]
-            rel = self._sheet_part(self.workbook, sheet)
-            if rel.part and rel.part.lower() == part.lower():
-                return sheet.name
-        return self.workbook.sheets[next(iter(self.replaced.values()))].name
 
     def _plan_tables(self) -> None:
         """Give the fragment's tables ids and names unique in the workbook."""
