@@ -917,3 +917,140 @@ def _wait_for_temp(folder: Path, writer: subprocess.Popen) -> Path:
                 return path
         time.sleep(0.05)
     raise AssertionError("the splice never started writing")
+
+
+def prefix_main_namespace(source: Path, target: Path) -> Path:
+    """Copy an XlsxWriter workbook, writing its SpreadsheetML with an ``x:``
+    prefix, as the Open XML SDK and some .NET tools do."""
+    main = b'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"'
+    prefixed = main.replace(b"xmlns=", b"xmlns:x=")
+    parts = ("xl/workbook.xml", "xl/styles.xml", "xl/sharedStrings.xml")
+    with (
+        zipfile.ZipFile(source) as old,
+        zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as new,
+    ):
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename in parts or info.filename.startswith("xl/worksheets/"):
+                data = data.replace(main, prefixed)
+                data = re.sub(rb"<(/?)([A-Za-z]\w*)(?=[\s/>])", rb"<\1x:\2", data)
+            new.writestr(info, data)
+    return target
+
+
+def test_a_workbook_with_prefixed_spreadsheetml(
+    fragments: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Appended entries declare their own namespace where the person's parts
+    use a prefix for it; rebuilding again still reuses them."""
+
+    def build(book: xlsxwriter.Workbook) -> None:
+        sheet = book.add_worksheet("Data")
+        sheet.write("A1", "person text")
+        sheet.write("A2", 5, book.add_format({"bold": True}))
+
+    plain = make_person_book(tmp_path / "plain.xlsx", build)
+    book = prefix_main_namespace(plain, tmp_path / "book.xlsx")
+
+    splice_owned_sheets(book, fragments[0], book)
+    splice_owned_sheets(book, fragments[1], book)
+    once = read_parts(book)["xl/sharedStrings.xml"]
+    splice_owned_sheets(book, fragments[1], book)
+
+    assert read_parts(book)["xl/sharedStrings.xml"] == once
+    assert sheet_content(book, "Data") == {
+        "A1": ("person text", "General", False, None),
+        "A2": (5, "General", True, None),
+    }
+    check_fragment_content(fragments[1], book)
+
+
+def test_images_links_buttons_and_dynamic_arrays_carry_over(
+    tmp_path: Path,
+) -> None:
+    png = tmp_path / "dot.png"
+    png.write_bytes(
+        bytes.fromhex(
+            "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+            "1f15c4890000000d49444154789c63f8cfc0f01f0005000201e1cd1f1a"
+            "0000000049454e44ae426082"
+        )
+    )
+    fragment = tmp_path / "fragment.xlsx"
+    book = xlsxwriter.Workbook(fragment)
+    sheet = book.add_worksheet("Matrix")
+    sheet.write_url("A1", "https://example.com/playbooks", string="Playbooks")
+    sheet.insert_image("C3", png)
+    sheet.write_column("F1", [3, 1, 2])
+    sheet.write_dynamic_array_formula("E1", "=SORT(F1:F3)")
+    sheet.insert_button("H2", {"macro": "rebuild", "caption": "Rebuild"})
+    book.define_name("'Matrix'!_xlapm_owned", '="xlapm"')
+    book.close()
+    result = tmp_path / "result.xlsm"
+
+    splice_owned_sheets(CORPUS[0], fragment, result)
+    splice_owned_sheets(result, fragment, result)
+
+    parts = read_parts(result)
+    assert changed_untouched_parts(CORPUS[0], result) == []
+    types = parse(parts["[Content_Types].xml"])
+    overrides = {e.get("PartName"): e.get("ContentType") for e in types}
+    assert overrides["/xl/media/image1.png"] == "image/png"
+    assert overrides["/xl/metadata.xml"].endswith("sheetMetadata+xml")
+    matrix = parts[sheet_part(result, "Matrix")]
+    assert b'<c r="E1" cm="1">' in matrix
+    rels = parts[
+        sheet_part(result, "Matrix").replace("sheets/", "sheets/_rels/") + ".rels"
+    ]
+    assert b'Target="https://example.com/playbooks" TargetMode="External"' in rels
+    vml = next(
+        data
+        for name, data in parts.items()
+        if name.endswith(".vml") and b"rebuild" in data
+    )
+    assert re.findall(rb'idmap[^>]*data="([^"]*)"', vml) == [b"2"]
+
+
+def test_a_chart_sheet_in_the_fragment_is_refused(tmp_path: Path) -> None:
+    fragment = tmp_path / "fragment.xlsx"
+    book = xlsxwriter.Workbook(fragment)
+    book.add_worksheet("Matrix").write_column("A1", [1, 2])
+    chart = book.add_chart({"type": "column"})
+    chart.add_series({"values": "='Matrix'!$A$1:$A$2"})
+    book.add_chartsheet("Chart").set_chart(chart)
+    book.close()
+
+    with pytest.raises(FileProblem, match="include a chart sheet"):
+        splice_owned_sheets(CORPUS[0], fragment, tmp_path / "out.xlsm")
+
+
+def test_a_person_names_on_and_into_owned_sheets_are_kept(
+    fragments: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Excel keeps references by sheet name, so a person's name pointing into
+    an owned sheet, or scoped to one, survives the rebuild untouched."""
+    book = make_person_book(
+        tmp_path / "plain.xlsx", lambda b: b.add_worksheet("Data").write("A1", 1)
+    )
+    splice_owned_sheets(book, fragments[0], book)
+    mine = (
+        b"<definedName name=\"MyTotal\">'Matrix'!$B$2:$B$5</definedName>"
+        b'<definedName name="MyPick" localSheetId="1">\'Matrix\'!$A$2'
+        b"</definedName>"
+    )
+    named = rewrite_member(
+        book,
+        tmp_path / "book.xlsx",
+        "xl/workbook.xml",
+        lambda data: data.replace(b"</definedNames>", mine + b"</definedNames>"),
+    )
+
+    report = splice_owned_sheets(named, fragments[1], named)
+
+    assert report.kept_names == ["'Matrix'!MyPick"]
+    text = workbook_xml(named)
+    assert b"<definedName name=\"MyTotal\">'Matrix'!$B$2:$B$5</definedName>" in text
+    assert (
+        b'<definedName name="MyPick" localSheetId="1">\'Matrix\'!$A$2'
+        b"</definedName>" in text
+    )

@@ -21,6 +21,7 @@ from xlapm.layout.workbook import plan_workbook
 from xlapm.package.atomic import atomic_replace
 from xlapm.package.splice import owned_sheets, sheet_names
 from xlapm.progress import SILENT, Progress
+from xlapm.quarterly import quarterly_additions
 from xlapm.writers.xlsx import write_workbook
 
 log = logging.getLogger(__name__)
@@ -63,7 +64,12 @@ def build_workbook(
     portfolio = load_portfolio(source, settings, timings)
 
     started = time.perf_counter()
-    plan = plan_workbook(portfolio)
+    additions = quarterly_additions(portfolio)
+    plan = plan_workbook(
+        portfolio,
+        account_extras=additions.account_columns,
+        more_sheets=additions.sheets,
+    )
     timings["layout"] = time.perf_counter() - started
 
     started = time.perf_counter()

@@ -11,24 +11,25 @@ from __future__ import annotations
 import logging
 import tempfile
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from python_calamine import CalamineWorkbook
 
 from xlapm.core.accounts import prepare_accounts
+from xlapm.core.history import read_history
 from xlapm.core.portfolio import Portfolio, score_portfolio
 from xlapm.core.reading import RawTable, find_uncached_formulas, read_table
 from xlapm.core.settings import Settings, apply_overrides, load_settings
-from xlapm.errors import InputError
-from xlapm.layout.accounts_sheet import ADDED
-from xlapm.layout.plan import Column, SheetPlan
+from xlapm.errors import InputError, OwnershipConflict
+from xlapm.layout.accounts_sheet import ACCOUNTS, ADDED
+from xlapm.layout.plan import WorkbookPlan
+from xlapm.layout.quarterly_sheets import HISTORY_SHEET
 from xlapm.layout.settings_sheet import SETTINGS, settings_from_rows
 from xlapm.layout.workbook import plan_workbook
-from xlapm.package.atomic import atomic_replace, check_writable
-from xlapm.package.safety import open_package
+from xlapm.package.atomic import check_writable
 from xlapm.package.splice import (
     SpliceReport,
     owned_sheets,
@@ -36,15 +37,13 @@ from xlapm.package.splice import (
     splice_owned_sheets,
 )
 from xlapm.progress import SILENT, Progress
+from xlapm.quarterly import QuarterlyAdditions, quarterly_additions
 from xlapm.writers.xlsx import write_workbook
 
 log = logging.getLogger(__name__)
 
 # Columns xlapm adds to an Accounts sheet it owns; dropped when reading it back.
 XLAPM_COLUMNS = {*ADDED, *(f"{name} (xlapm)" for name in ADDED), "Time Share", "Hours"}
-
-Extras = Callable[[Portfolio], Sequence[Column]]
-MoreSheets = Callable[[Portfolio], Sequence[SheetPlan]]
 
 
 @dataclass
@@ -54,7 +53,7 @@ class RebuildResult:
     portfolio: Portfolio
     workbook: Path
     splice: SpliceReport
-    backup: Path | None
+    quarterly: QuarterlyAdditions
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -66,47 +65,81 @@ def rebuild_workbook(
     force: bool = False,
     backup: bool = False,
     recalculate: bool = False,
-    account_extras: Extras | None = None,
-    more_sheets: MoreSheets | None = None,
+    accounts_export: Path | None = None,
+    quarter: str | None = None,
+    compare: tuple[str | None, str | None] = (None, None),
     progress: Progress = SILENT,
 ) -> RebuildResult:
     """Refresh the owned sheets of ``workbook`` from its own accounts and settings.
 
     ``flags`` are command-line overrides (``revenue``, ``health_threshold``…) that
     win over the workbook's Settings sheet, which wins over ``config``.
-    ``account_extras`` and ``more_sheets`` let quarterly features add columns and
-    sheets. ``recalculate`` has LibreOffice compute formulas that have no saved
-    results before the accounts are read.
+    ``accounts_export`` replaces the accounts with a new CRM export (the Accounts
+    sheet must then be xlapm's own); ``quarter`` takes that quarter's snapshot into
+    the Quarter History; ``compare`` picks the two quarters Movements compares.
+    ``recalculate`` has LibreOffice compute formulas saved without results.
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()
     check_writable(workbook)
-    with open_package(workbook):
-        pass
     owned = set(owned_sheets(workbook))
     existing = sheet_names(workbook)
 
     settings = _settings_for(workbook, existing, owned, config, flags or {})
-    table = _accounts_table(workbook, settings, owned, recalculate)
-    accounts = prepare_accounts(table, settings)
-    portfolio = score_portfolio(accounts, settings)
+    if accounts_export is not None:
+        _refuse_persons_accounts(workbook, existing, owned)
+        table = read_table(accounts_export, decimal=settings.decimal)
+        include_accounts = True
+    else:
+        table = _accounts_table(workbook, settings, owned, recalculate)
+        include_accounts = table.sheet in owned
+    portfolio = score_portfolio(prepare_accounts(table, settings), settings)
+    history = _history(workbook, existing, owned)
     timings["read"] = time.perf_counter() - started
 
     started = time.perf_counter()
-    extras = list(account_extras(portfolio)) if account_extras else []
-    sheets = list(more_sheets(portfolio)) if more_sheets else []
+    persons = [name for name in existing if name not in owned]
+    additions = quarterly_additions(
+        portfolio, history, quarter=quarter, compare=compare, taken=persons
+    )
     has_settings = any(name.casefold() == SETTINGS.casefold() for name in existing)
     plan = plan_workbook(
         portfolio,
-        include_accounts=table.sheet in owned,
+        include_accounts=include_accounts,
         include_settings=not has_settings,
-        account_extras=extras,
-        more_sheets=sheets,
+        account_extras=additions.account_columns,
+        more_sheets=additions.sheets,
     )
-    report, kept = _write(workbook, plan, force, backup, progress)
+    report = _write(workbook, plan, force, backup, progress)
     timings["write"] = time.perf_counter() - started
     log.debug("rebuild timings: %s", timings)
-    return RebuildResult(portfolio, workbook, report, kept, timings)
+    return RebuildResult(portfolio, workbook, report, additions, timings)
+
+
+def _refuse_persons_accounts(
+    workbook: Path, existing: list[str], owned: set[str]
+) -> None:
+    for name in existing:
+        if name.casefold() == ACCOUNTS.casefold() and name not in owned:
+            raise OwnershipConflict(
+                f"Sheet '{name}' in {workbook.name} was made by a person, so xlapm "
+                "will not replace it with the new export.",
+                hint="Paste the export into that sheet and run without --accounts, "
+                "or rename the sheet.",
+            )
+
+
+def _history(
+    workbook: Path, existing: list[str], owned: set[str]
+) -> pd.DataFrame | None:
+    if HISTORY_SHEET not in existing:
+        return None
+    if HISTORY_SHEET not in owned:
+        raise OwnershipConflict(
+            f"Sheet '{HISTORY_SHEET}' in {workbook.name} was made by a person.",
+            hint="Rename it; xlapm keeps its snapshots in a sheet of that name.",
+        )
+    return read_history(_sheet_rows(workbook, HISTORY_SHEET))
 
 
 def _settings_for(
@@ -154,24 +187,16 @@ def _accounts_table(
 
 
 def _write(
-    workbook: Path,
-    plan: Any,
-    force: bool,
-    backup: bool,
-    progress: Progress,
-) -> tuple[SpliceReport, Path | None]:
+    workbook: Path, plan: WorkbookPlan, force: bool, backup: bool, progress: Progress
+) -> SpliceReport:
+    # The fragment holds only xlapm's sheets; the splice writes the workbook
+    # atomically, keeping every other part of the package byte for byte.
     with tempfile.TemporaryDirectory(prefix="xlapm-fragment-") as folder:
         fragment = Path(folder) / "owned.xlsx"
         write_workbook(plan, fragment, progress)
-        reports: list[SpliceReport] = []
-
-        def splice(temporary: Path) -> None:
-            reports.append(
-                splice_owned_sheets(workbook, fragment, temporary, force=force)
-            )
-
-        kept = atomic_replace(workbook, splice, backup=backup)
-    return reports[0], kept
+        return splice_owned_sheets(
+            workbook, fragment, workbook, force=force, backup=backup
+        )
 
 
 def _sheet_rows(workbook: Path, sheet: str) -> list[list[Any]]:

@@ -37,6 +37,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -61,7 +62,9 @@ FIX_THE_DATA = "Fix the data to score this account"
 
 # Building Settings validates every default; once per process is enough.
 _DEFAULTS = Settings()
-# What pandas calls a list of plain numbers (None and NaN skipped); bools are apart.
+# Cells of these types are read by numpy in one go; bool is apart on purpose.
+_PLAIN_TYPES = frozenset({float, int, type(None)})
+# What pandas calls a list of plain numbers (None and NaN skipped).
 _NUMBERS_ONLY = frozenset({"floating", "integer", "mixed-integer-float", "empty"})
 _NOT_SET = "is not set yet (rebuild the matrix, or give one)"
 
@@ -431,7 +434,9 @@ class _Block:
             return cls([], None)
         width = widths.pop()
         # Most calls pass one column; picking its cells is the fastest flattening.
-        cells = [row[0] for row in value] if width == 1 else list(chain(*value))
+        if width == 1:
+            return cls(list(map(itemgetter(0), value)), (len(value), 1))
+        cells = list(chain.from_iterable(value))
         return cls(cells, (len(value), width))
 
 
@@ -459,15 +464,24 @@ def _rows(values: np.ndarray, shape: tuple[int, int]) -> list[tuple[Any, ...]]:
 
 @dataclass(frozen=True)
 class _Metric:
-    """Cells read as numbers, flat: NaN and a problem where a cell is unreadable."""
+    """Cells read as numbers, flat: NaN and a problem where a cell is unreadable.
+
+    ``problems`` is None where a cell is fine; ``blank`` marks the blank cells.
+    """
 
     values: np.ndarray
     percent: np.ndarray
     problems: np.ndarray
+    blank: np.ndarray
 
-    @property
-    def blank(self) -> np.ndarray:
-        return self.problems == BLANK
+    @classmethod
+    def empty(cls, count: int) -> _Metric:
+        return cls(
+            np.full(count, np.nan),
+            np.zeros(count, dtype=bool),
+            np.full(count, None, dtype=object),
+            np.zeros(count, dtype=bool),
+        )
 
     @classmethod
     def of_block(cls, block: _Block, shape: tuple[int, int]) -> _Metric:
@@ -475,10 +489,11 @@ class _Metric:
         metric = cls.of_cells(block.cells)
         if block.shape == shape:
             return metric
+        parts = (metric.values, metric.percent, metric.problems, metric.blank)
         return cls(
             *(
                 np.broadcast_to(part.reshape(block.shape), shape).ravel()
-                for part in (metric.values, metric.percent, metric.problems)
+                for part in parts
             )
         )
 
@@ -488,39 +503,74 @@ class _Metric:
 
         Both give the answer of ``parse_number`` for every cell.
         """
+        count = len(cells)
         if infer_dtype(cells, skipna=True) in _NUMBERS_ONLY:
-            try:
-                values = np.array(cells, dtype=np.float64)
-            except OverflowError:
-                values = None
-            if values is not None:
-                return cls._of_numbers(values)
+            numbers = _floats(cells)
+            if numbers is not None:
+                return cls._of_numbers(numbers)
 
-        column = parse_number_column(pd.Series(cells, dtype=object))
-        return cls(column.values, column.percent, column.problems)
+        objects = np.empty(count, dtype=object)
+        objects[:] = cells
+        # Type by type in C: no Python function runs per cell.
+        plain = np.fromiter(
+            map(_PLAIN_TYPES.__contains__, map(type, cells)), dtype=bool, count=count
+        )
+        metric = cls.empty(count)
+        try:
+            metric.values[plain] = objects[plain].astype(np.float64)
+        except OverflowError:
+            plain[:] = False  # an integer too large for a float: the core says so
+        metric.blank[:] = plain & np.isnan(metric.values)
+        metric.problems[metric.blank] = BLANK
+        infinite = np.isinf(metric.values)
+        if infinite.any():
+            metric.values[infinite] = np.nan
+            metric.problems[infinite] = NOT_FINITE
+
+        others = np.flatnonzero(~plain)
+        if others.size:
+            column = parse_number_column(pd.Series(objects[others], dtype=object))
+            metric.values[others] = column.values
+            metric.percent[others] = column.percent
+            metric.problems[others] = column.problems
+            metric.blank[others] = column.problems == BLANK
+        return metric
 
     @classmethod
     def _of_numbers(cls, values: np.ndarray) -> _Metric:
+        blank = np.isnan(values)
         problems = np.full(values.shape, None, dtype=object)
-        problems[np.isnan(values)] = BLANK
+        problems[blank] = BLANK
         infinite = np.isinf(values)
         if infinite.any():
             values[infinite] = np.nan
             problems[infinite] = NOT_FINITE
-        return cls(values, np.zeros(values.shape, dtype=bool), problems)
+        return cls(values, np.zeros(values.shape, dtype=bool), problems, blank)
 
     def in_scale(self, scale: HealthScale) -> _Metric:
         """Health as the core scores it (see ``_health_in_scale``)."""
         values = self.values.copy()
-        problems = self.problems.copy()
         if scale is HealthScale.PERCENT:
             values[~self.percent] /= 100.0
-        if scale is not HealthScale.NUMBER:
-            with np.errstate(invalid="ignore"):
-                outside = (values < 0.0) | (values > 1.0)
-            values[outside] = np.nan
-            problems[outside] = _outside_problem(scale)
-        return _Metric(values, self.percent, problems)
+        if scale is HealthScale.NUMBER:
+            return _Metric(values, self.percent, self.problems, self.blank)
+
+        with np.errstate(invalid="ignore"):
+            outside = (values < 0.0) | (values > 1.0)
+        if not outside.any():
+            return _Metric(values, self.percent, self.problems, self.blank)
+        problems = self.problems.copy()
+        values[outside] = np.nan
+        problems[outside] = _outside_problem(scale)
+        return _Metric(values, self.percent, problems, self.blank)
+
+
+def _floats(cells: list[Any]) -> np.ndarray | None:
+    """Plain numbers as floats (None is NaN); None when an integer is too large."""
+    try:
+        return np.array(cells, dtype=np.float64)
+    except OverflowError:
+        return None
 
 
 def _threshold_metric(
@@ -528,19 +578,19 @@ def _threshold_metric(
 ) -> _Metric:
     """The threshold for every account: the one given, else the workbook's."""
     block = blocks.get(f"{axis} threshold")
-    size = shape[0] * shape[1]
     if block is None:
         default = getattr(book, f"{axis}_threshold")
-        return _Metric(
-            np.full(size, np.nan if default is None else default),
-            np.zeros(size, dtype=bool),
-            np.full(size, None if default is not None else _NOT_SET, dtype=object),
-        )
+        metric = _Metric.empty(shape[0] * shape[1])
+        if default is None:
+            metric.problems[:] = _NOT_SET
+        else:
+            metric.values[:] = default
+        return metric
 
     metric = _Metric.of_block(block, shape)
     if axis == "health" and book.scale is HealthScale.PERCENT:
         values = np.where(metric.percent, metric.values, metric.values / 100.0)
-        return _Metric(values, metric.percent, metric.problems)
+        return _Metric(values, metric.percent, metric.problems, metric.blank)
     return metric
 
 
@@ -553,12 +603,13 @@ def _explain_unscored(
     if not positions.size:
         return
 
-    reasons = pd.Series(None, index=positions, dtype=object)
-    for label, metric in metrics.items():
-        problems = pd.Series(metric.problems[positions], index=positions)
-        missing = reasons.isna() & problems.notna()
-        reasons[missing] = f"{UNSCORED}: {label} " + problems[missing]
-    results[positions] = reasons.fillna(UNSCORED).to_numpy(dtype=object)
+    reasons = np.full(positions.size, UNSCORED, dtype=object)
+    # Written last wins, so the metrics go in reverse order of precedence.
+    for label, metric in reversed(metrics.items()):
+        problems = metric.problems[positions]
+        found = problems != None  # noqa: E711 - elementwise
+        reasons[found] = f"{UNSCORED}: {label} " + problems[found]
+    results[positions] = reasons
     blank = metrics["revenue"].blank
     if "health" in metrics:
         blank = blank & metrics["health"].blank

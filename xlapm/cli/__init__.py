@@ -28,7 +28,9 @@ class _Commands(click.Group):
 
 
 @click.group(
-    name="xlapm", cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]}
+    name="xlapm",
+    cls=_Commands,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(__version__, prog_name="xlapm")
 @click.option("--debug", is_flag=True, help="Print debug detail on standard error.")
@@ -44,7 +46,7 @@ def main(debug: bool) -> None:
 
 def _register() -> None:
     # Each command group lives in its own module; importing registers it.
-    from xlapm.cli import build, rebuild, template  # noqa: F401
+    from xlapm.cli import build, rebuild, snapshot, template  # noqa: F401
 
 
 _register()

@@ -66,5 +66,5 @@ def rebuild(
     report_portfolio(result.portfolio)
     changed = result.splice.replaced + result.splice.added
     click.echo(f"Rebuilt {len(changed)} sheets in {workbook}")
-    if result.backup:
-        click.echo(f"Previous version kept as {result.backup}")
+    if result.splice.backup:
+        click.echo(f"Previous version kept as {result.splice.backup}")

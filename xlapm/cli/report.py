@@ -7,8 +7,10 @@ import click
 from xlapm.build import BuildResult
 from xlapm.core.portfolio import Portfolio
 from xlapm.layout.look import threshold_texts
+from xlapm.quarterly import QuarterlyAdditions
 
 _ISSUE_ROWS_SHOWN = 8
+_ALERTS_SHOWN = 10
 
 
 def report_build(result: BuildResult) -> None:
@@ -46,3 +48,21 @@ def report_portfolio(portfolio: Portfolio) -> None:
             f"{len(issues):,} data issues on rows {shown}{more}: "
             "see the Data Issues sheet."
         )
+
+
+def report_quarter(additions: QuarterlyAdditions, quarter: str) -> None:
+    """Movements and alerts after a snapshot, in a few lines."""
+    for warning in additions.warnings:
+        click.echo(f"Warning: {warning}", err=True)
+    if additions.movements is None:
+        click.echo(f"{quarter} is the first quarter stored; movements start next time.")
+        return
+    click.echo(f"Moves: {additions.movements.describe()}")
+    if not additions.alerts:
+        click.echo("No alerts.")
+        return
+    click.echo(f"{len(additions.alerts):,} alerts (see the Alerts sheet):")
+    for alert in additions.alerts[:_ALERTS_SHOWN]:
+        click.echo(f"  {alert.account}: {alert.detail}")
+    if len(additions.alerts) > _ALERTS_SHOWN:
+        click.echo(f"  … and {len(additions.alerts) - _ALERTS_SHOWN:,} more")

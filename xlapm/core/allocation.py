@@ -52,7 +52,13 @@ class QuadrantTime:
 
 @dataclass
 class Allocation:
-    """Each account's CSM, weight, Time Share and Hours, aligned with the accounts."""
+    """Each account's plan, position by position like the portfolio's accounts.
+
+    ``csm`` is the CSM (or Unassigned), ``weight`` the effort weight, ``share`` the
+    Time Share (a fraction) and ``hours`` the Hours. ``one_to_one`` marks accounts
+    planned one-to-one after the cap, ``over_cap`` those the cap moved to
+    one-to-many. ``capacity`` holds each CSM's hours, in ``csm_names`` order.
+    """
 
     csm: np.ndarray
     quadrant: np.ndarray

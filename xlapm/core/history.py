@@ -231,16 +231,16 @@ def merge_history(history: pd.DataFrame | None, snapshot: pd.DataFrame) -> pd.Da
         InputError: the snapshot is empty or holds more than one quarter.
     """
     snapshot = _conform(snapshot)
-    quarters = snapshot[QUARTER].unique().tolist()
-    if len(quarters) != 1:
+    taken = snapshot[QUARTER].unique().tolist()
+    if len(taken) != 1:
         raise InputError(
-            f"A snapshot holds one quarter; this one holds {len(quarters)}: "
-            f"{', '.join(map(str, quarters)) or 'none'}.",
+            f"A snapshot holds one quarter; this one holds {len(taken)}: "
+            f"{', '.join(map(str, taken)) or 'none'}.",
             hint="Take the snapshot again with take_snapshot(portfolio, quarter).",
         )
 
     kept = empty_history() if history is None else _conform(history)
-    kept = kept[kept[QUARTER] != quarters[0]]
+    kept = kept[kept[QUARTER] != taken[0]]
     parts = [part for part in (kept, snapshot) if not part.empty]
     merged = pd.concat(parts, ignore_index=True) if parts else empty_history()
     merged = merged.sort_values(QUARTER, kind="stable", ignore_index=True)
@@ -410,8 +410,9 @@ def match_keys(
     warning = None
     if without:
         keys = "name:" + _name_keys(rows[ACCOUNT])
+        verb = "has" if len(without) == 1 else "have"
         warning = (
-            f"Accounts were matched by name because {', '.join(without)} has no "
+            f"Accounts were matched by name because {', '.join(without)} {verb} no "
             "account IDs; a renamed account shows as LOST and NEW."
         )
     else:

@@ -18,7 +18,9 @@ from xlapm.core.alerts import Alert, AlertRule, rule_title
 from xlapm.core.allocation import OVER_CAP, UNASSIGNED, Allocation
 from xlapm.core.history import HISTORY_COLUMNS, NUMBER_COLUMNS
 from xlapm.core.movements import (
+    ARROWS,
     DIRECTION,
+    DOWN,
     LOST,
     LOST_LABEL,
     MOVE,
@@ -28,6 +30,9 @@ from xlapm.core.movements import (
     PREVIOUS_HEALTH,
     PREVIOUS_REVENUE,
     SAME,
+    SIDEWAYS,
+    UNSCORED_MOVE,
+    UP,
     Movements,
     direction,
 )
@@ -71,10 +76,10 @@ WARNING = Style(fill="#FFF4E5", font_colour="#8A4B00", wrap=True, valign="top")
 
 # The fill a move's cell gets: how the Movements sheet shows up and down at a glance.
 _MOVE_FILLS = {
-    "up": look.tint(UP_COLOUR, 0.7),
-    "down": look.tint(DOWN_COLOUR, 0.7),
-    "sideways": look.tint(SIDEWAYS_COLOUR, 0.7),
-    "unscored": look.tint(look.UNSCORED_COLOUR, 0.7),
+    UP: look.tint(UP_COLOUR, 0.7),
+    DOWN: look.tint(DOWN_COLOUR, 0.7),
+    SIDEWAYS: look.tint(SIDEWAYS_COLOUR, 0.7),
+    UNSCORED_MOVE: look.tint(look.UNSCORED_COLOUR, 0.7),
     NEW: look.tint("#1565C0", 0.75),
     LOST: look.tint(look.UNSCORED_COLOUR, 0.5),
 }
@@ -254,7 +259,7 @@ def _moves_table(
 
 def _move_rules(ref: str) -> list[FormulaRule]:
     first = ref.split(":")[0]
-    marks = (("▲", "up"), ("▼", "down"), ("►", "sideways"), ("?", "unscored"))
+    marks = [(ARROWS[way], way) for way in (UP, DOWN, SIDEWAYS, UNSCORED_MOVE)]
     rules = [
         FormulaRule(ref, f'=LEFT({first},1)="{mark}"', Style(fill=_MOVE_FILLS[way]))
         for mark, way in marks
@@ -387,12 +392,7 @@ def allocation_columns(portfolio: Portfolio, allocation: Allocation) -> list[Col
         return f"{name} (xlapm)" if name.casefold() in taken else name
 
     return [
-        Column(
-            header(TIME_SHARE),
-            allocation.share.tolist(),
-            SHARE_STYLE,
-            12,
-        ),
+        Column(header(TIME_SHARE), allocation.share.tolist(), SHARE_STYLE, 12),
         Column(header(HOURS), allocation.hours.tolist(), HOURS_STYLE, 10),
     ]
 
@@ -452,7 +452,7 @@ def _csm_sheet(
 ) -> SheetPlan:
     members = allocation.members(csm)
     capacity = allocation.capacity[csm]
-    title = f"{csm} — {len(members):,} accounts — {capacity:,.0f} h this quarter"
+    title = f"{csm} — {_accounts(len(members))} — {capacity:,.0f} h this quarter"
     explain = (
         "Time Share = an account's effort weight (quadrant × segment) ÷ the sum of "
         f"the weights of these accounts; Hours = Time Share × {capacity:,.0f} h."
@@ -510,9 +510,8 @@ def _board(
         for side, key in enumerate(pair):
             quadrant = settings.quadrants[key]
             time = times[quadrant.name]
-            noun = "account" if time.accounts == 1 else "accounts"
             text = (
-                f"{quadrant.name} · {time.accounts:,} {noun}\n"
+                f"{quadrant.name} · {_accounts(time.accounts)}\n"
                 f"{look.compact_money(time.revenue, symbol)}\n"
                 f"{time.share:.0%} of your time"
             )
@@ -561,8 +560,8 @@ def _over_cap_note(
     cap = allocation.settings.max_one_to_one
     names = ", ".join(str(name) for name in portfolio.accounts.names[over])
     text = (
-        f"{over.size:,} one-to-one accounts are over the cap of {cap} and are "
-        f"planned one-to-many (lowest revenue first): {names}."
+        f"{_accounts(over.size, 'one-to-one ')} over the cap of {cap}, planned "
+        f"one-to-many (lowest revenue first): {names}."
     )
     return [Merge(row, 0, row, 8, text, WARNING)]
 
@@ -588,20 +587,11 @@ def _csm_accounts_table(
         Column("Segment", portfolio.segments[members].tolist(), width=14),
         Column(accounts.revenue_column, _numbers(accounts.revenue[members]), money, 16),
         Column(accounts.health_column, _numbers(accounts.health[members]), health, 12),
-        Column(
-            TIME_SHARE,
-            allocation.share[members].tolist(),
-            SHARE_STYLE,
-            12,
-        ),
-        Column(
-            HOURS,
-            allocation.hours[members].tolist(),
-            HOURS_STYLE,
-            10,
-        ),
+        Column(TIME_SHARE, allocation.share[members].tolist(), SHARE_STYLE, 12),
+        Column(HOURS, allocation.hours[members].tolist(), HOURS_STYLE, 10),
         Column("Plan", allocation.plans()[members].tolist(), width=36),
     ]
+    _distinct_headers(columns)
     return Table(
         name=name, top=top, left=0, columns=columns, style="Table Style Light 15"
     )
@@ -684,6 +674,20 @@ def _sums(values: np.ndarray, groups: list[np.ndarray]) -> list[float]:
 
 
 # -- Shared helpers ----------------------------------------------------------------
+
+
+def _accounts(count: int, kind: str = "") -> str:
+    return f"{count:,} {kind}account{'' if count == 1 else 's'}"
+
+
+def _distinct_headers(columns: list[Column]) -> None:
+    # An export column may share a name with one xlapm adds (a "Plan" or "Hours"
+    # column); Excel Tables need distinct headers, so xlapm's gets a suffix.
+    seen: set[str] = set()
+    for column in columns:
+        if column.header.casefold() in seen:
+            column.header = f"{column.header} (xlapm)"
+        seen.add(column.header.casefold())
 
 
 def _quadrant_rules(settings: Settings, ref: str) -> list[TextRule]:

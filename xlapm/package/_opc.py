@@ -44,9 +44,8 @@ SHARED_STRINGS = f"{OFFICE_REL}/sharedStrings"
 CALC_CHAIN = f"{OFFICE_REL}/calcChain"
 THEME = f"{OFFICE_REL}/theme"
 SHEET_METADATA = f"{OFFICE_REL}/sheetMetadata"
-TABLE = f"{OFFICE_REL}/table"
-VML_DRAWING = f"{OFFICE_REL}/vmlDrawing"
 
+RELS_TYPE = "application/vnd.openxmlformats-package.relationships+xml"
 SHARED_STRINGS_TYPE = (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
 )
@@ -255,6 +254,8 @@ class ContentTypes:
         add = {
             part: kind for part, kind in add.items() if part.lower() not in unchanged
         }
+        # An Override being replaced goes too; its new one is appended.
+        dropped = remove | {part.lower() for part in add}
         root = scan(self.data, depth=1)
         edits = []
         for span in root.children:
@@ -262,7 +263,7 @@ class ContentTypes:
                 continue
             tag = self.data[span.start : span.head_end]
             part = (get_attr(tag, "PartName") or "").lstrip("/").lower()
-            if part in remove or part in {name.lower() for name in add}:
+            if part in dropped:
                 edits.append((span.start, span.end, b""))
         prefix = prefixes(self.data[root.start : root.head_end]).get(CT_NS, "")
         name = f"{prefix}:Override" if prefix else "Override"

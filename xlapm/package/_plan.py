@@ -24,6 +24,7 @@ from xlapm.package._opc import (
     CALC_CHAIN,
     CHARTSHEET,
     OFFICE_REL,
+    RELS_TYPE,
     SHARED_STRINGS,
     SHARED_STRINGS_TYPE,
     SHEET_METADATA,
@@ -77,9 +78,6 @@ STYLES_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.style
 METADATA_TYPE = (
     "application/vnd.openxmlformats-officedocument.spreadsheetml.sheetMetadata+xml"
 )
-WORKSHEET_TYPE = (
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"
-)
 
 # Relationship kinds XlsxWriter never writes: on an owned sheet they can only be
 # a person's additions, which replacing the sheet would drop.
@@ -100,7 +98,6 @@ PERSON_KINDS = {
 # Workbook-level parts of a fragment that can be merged.
 _FRAGMENT_WORKBOOK_KINDS = {
     WORKSHEET,
-    CHARTSHEET,
     STYLES,
     SHARED_STRINGS,
     THEME,
@@ -109,6 +106,8 @@ _FRAGMENT_WORKBOOK_KINDS = {
 }
 
 _REVISIONS = f"{OFFICE_REL}/revisionHeaders"
+
+_PIVOT_SOURCE = re.compile(rb'<(?:\w+:)?worksheetSource\b[^>]*\bname="([^"]*)"')
 
 
 @dataclass
@@ -211,6 +210,14 @@ class Splicer:
                 hint="Turn off Share Workbook (Review tab), save, then rebuild.",
             )
         for rel in self.fragment.rels:
+            if rel.type == CHARTSHEET:
+                # Excel scopes names to worksheets only, so a chart sheet cannot
+                # carry the ownership marker (and openpyxl fails on one that does).
+                raise FileProblem(
+                    "the rebuilt sheets include a chart sheet, which xlapm cannot "
+                    f"mark as its own in {name}",
+                    hint="Place the chart on a worksheet instead.",
+                )
             if rel.type not in _FRAGMENT_WORKBOOK_KINDS:
                 raise FileProblem(
                     f"the rebuilt sheets use {rel.kind} parts, which xlapm cannot "
@@ -488,34 +495,27 @@ class Splicer:
                     )
 
     def _check_table_references(self) -> None:
-        """Note a person's formula, name or pivot table that uses a table the
-        rebuild removes without writing it again."""
+        """Note a person's formula, name, pivot table or slicer that uses a table
+        the rebuild removes without writing it again."""
         final = {name.lower() for _, name in self.table_plan.values()}
         gone = {
-            t.display_name
-            for t in self.removed_tables
-            if t.display_name.lower() not in final
+            table.display_name.lower(): table.display_name
+            for table in self.removed_tables
+            if table.display_name.lower() not in final
         }
-        slicer_ids = {t.table_id for t in self.removed_tables}
-        if not gone and not slicer_ids:
-            return
-        pattern = (
-            re.compile(
+        if gone:
+            pattern = re.compile(
                 rb"(?<![\w.])("
-                + b"|".join(re.escape(g.encode()) for g in gone)
+                + b"|".join(re.escape(name.encode()) for name in gone.values())
                 + rb")\[",
                 re.IGNORECASE,
             )
-            if gone
-            else None
-        )
-        if pattern is not None:
             self._scan_names(pattern)
-            self._scan_parts(pattern)
-        self._scan_slicers(slicer_ids)
+            self._scan_parts(pattern, set(gone))
+        self._scan_slicers({table.table_id for table in self.removed_tables})
 
     def _scan_names(self, pattern: re.Pattern[bytes]) -> None:
-        """Note kept names whose formula uses a removed table."""
+        """Note names whose formula uses a removed table (``Table[Column]``)."""
         for name in self.names:
             match = pattern.search(name.value.encode())
             if match:
@@ -524,23 +524,23 @@ class Splicer:
                     f"{match.group(1).decode()!r}, which the rebuild removes"
                 )
 
-    def _scan_parts(self, pattern: re.Pattern[bytes]) -> None:
-        """Note kept sheets and pivot caches that use a removed table."""
+    def _scan_parts(self, pattern: re.Pattern[bytes], gone: set[str]) -> None:
+        """Note kept sheets whose formulas, and pivot caches whose source, use a
+        removed table."""
         kept_sheets = [
             self._sheet_part(self.workbook, sheet).part
             for index, sheet in enumerate(self.workbook.sheets)
             if index not in self.replaced.values()
         ]
-        caches = self._parts_of_type(PIVOT_CACHE_TYPE)
-        source = re.compile(rb'<(?:\w+:)?worksheetSource\b[^>]*\bname="([^"]*)"')
-        for part in [p for p in kept_sheets if p] + caches:
-            data = self.book.read(part)
-            found = pattern.search(data)
-            for match in source.finditer(data):
-                if pattern.search(match.group(1) + b"["):
-                    found = match
-            if found:
+        for part in kept_sheets:
+            if part and pattern.search(self.book.read(part)):
                 self.losses.append(f"part {part} uses a table that the rebuild removes")
+        for part in self._parts_of_type(PIVOT_CACHE_TYPE):
+            sources = _PIVOT_SOURCE.findall(self.book.read(part))
+            if any(source.decode().lower() in gone for source in sources):
+                self.losses.append(
+                    f"pivot cache {part} reads a table that the rebuild removes"
+                )
 
     def _scan_slicers(self, table_ids: set[int]) -> None:
         """Note slicers that filter a table the rebuild removes."""
@@ -806,9 +806,8 @@ class Splicer:
         rels_part = rels_name(name)
         self.used_names.add(rels_part.lower())
         self.new_parts.append(NewPart(rels_part, "bytes", data=render_rels(moved)))
-        rels_type = "application/vnd.openxmlformats-package.relationships+xml"
-        if self.types.needs_override(rels_part, rels_type):
-            self.overrides[rels_part] = rels_type
+        if self.types.needs_override(rels_part, RELS_TYPE):
+            self.overrides[rels_part] = RELS_TYPE
 
     def _plan_calc_chain(self) -> None:
         """Drop the calculation-chain entries of the replaced sheets."""
@@ -821,10 +820,10 @@ class Splicer:
         if filtered is data:
             return
         if filtered is None:
+            # Nothing left: the part goes; Excel builds a new chain on loading.
             self.removed.add(chain.lower())
             for rel in self.workbook.rels_of(CALC_CHAIN):
                 self.workbook_rels_remove.add(rel.rid)
-            self.report.dropped.append(f"part {chain} (Excel rebuilds it)")
             return
         self.edited[chain.lower()] = filtered
         self.report.dropped.append("calculation-chain entries of the replaced sheets")
@@ -844,13 +843,13 @@ class Splicer:
             self.workbook_rels_retarget,
             self.workbook_rels_add,
         )
-        removed_names = {self.book.find(p) or p for p in self.removed}
         reused = {part.name.lower() for part in self.new_parts}
-        self.report.dropped[:0] = sorted(
-            f"part {name}" for name in removed_names if name.lower() not in reused
+        gone = sorted(
+            self.book.find(part) or part for part in self.removed if part not in reused
         )
+        self.report.dropped[:0] = [f"part {name}" for name in gone]
         self.edited[ContentTypes.PART.lower()] = self.types.render(
-            {p for p in removed_names if p.lower() not in reused}, self.overrides
+            set(gone), self.overrides
         )
 
     # -- writing ------------------------------------------------------------------

@@ -55,6 +55,7 @@ _SHARED_STRING = re.compile(
 )
 _SST_START = re.compile(rb"<" + _PREFIX + rb"sst\b[^>]*>")
 _COUNT = re.compile(rb'\scount="(\d+)"')
+_OWN_DECLARATION = b' xmlns="' + MAIN_NS.encode() + b'"'
 
 
 @dataclass
@@ -299,7 +300,7 @@ def merge_strings(original: bytes | None, fragment: bytes) -> StringMap:
     items = _SHARED_STRING.findall(original, start.end())
     known: dict[bytes, int] = {}
     for position, item in enumerate(items):
-        known.setdefault(item, position)
+        known.setdefault(item.replace(_OWN_DECLARATION, b"", 1), position)
     default_ns = prefixes(start.group(0)).get(MAIN_NS) == ""
     added: list[bytes] = []
     index = []
@@ -315,8 +316,8 @@ def merge_strings(original: bytes | None, fragment: bytes) -> StringMap:
 
 def _declare_main(item: bytes) -> bytes:
     """Give a fragment ``<si>`` its own default namespace, for a table whose root
-    uses a prefix for the main namespace."""
-    return b'<si xmlns="' + MAIN_NS.encode() + b'"' + item[3:]
+    uses a prefix for the main namespace (``<x:sst xmlns:x=...>``)."""
+    return b"<si" + _OWN_DECLARATION + item[3:]
 
 
 def _append_strings(

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import posixpath
 import zipfile
+import zlib
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -202,16 +203,29 @@ def _check_prologs(package: Package) -> None:
     for info in package.infos:
         if info.is_dir() or info.file_size == 0:
             continue
-        with package.archive.open(info) as stream:
-            head = stream.read(4096)
-            if not _decode_head(head).lstrip().startswith(b"<"):
-                continue
-            while _scan_prolog(head) == _MORE and len(head) <= MAX_PROLOG:
-                more = stream.read(4096)
-                if not more:
-                    break
-                head += more
-        check_prolog(head, info.filename, package.path)
+        try:
+            head = _read_prolog(package, info)
+        except (zipfile.BadZipFile, NotImplementedError, OSError, zlib.error) as error:
+            raise UnsafeWorkbook(
+                f"{package.path.name} is damaged: part {info.filename} cannot be "
+                f"read ({error})"
+            ) from error
+        if head is not None:
+            check_prolog(head, info.filename, package.path)
+
+
+def _read_prolog(package: Package, info: zipfile.ZipInfo) -> bytes | None:
+    """Return the start of an XML member up to its root tag (None if not XML)."""
+    with package.archive.open(info) as stream:
+        head = stream.read(4096)
+        if not _decode_head(head).lstrip().startswith(b"<"):
+            return None
+        while _scan_prolog(head) == _MORE and len(head) <= MAX_PROLOG:
+            more = stream.read(4096)
+            if not more:
+                break
+            head += more
+    return head
 
 
 def check_prolog(head: bytes, part: str, path: Path) -> None:

@@ -25,14 +25,16 @@ person renames it.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 from xlapm.package._plan import Splicer, SpliceReport
 from xlapm.package._workbook import OWNED_MARKER, load_workbook
 from xlapm.package.atomic import atomic_replace, check_writable
-from xlapm.package.safety import open_package
+from xlapm.package.safety import Package, open_package
 
 log = logging.getLogger(__name__)
 
@@ -100,13 +102,7 @@ def splice_owned_sheets(
     original, fragment, target = Path(original), Path(fragment), Path(target)
     check_writable(target)
     started = time.perf_counter()
-    book = open_package(original)
-    try:
-        piece = open_package(fragment)
-    except BaseException:
-        book.close()
-        raise
-    try:
+    with _open_both(original, fragment) as (book, piece):
         splicer = Splicer(book, piece, target, force)
         splicer.plan()
 
@@ -119,10 +115,16 @@ def splice_owned_sheets(
                 piece.close()
 
         splicer.report.backup = atomic_replace(target, write, backup=backup)
-    finally:
-        book.close()
-        piece.close()
     log.debug(
         "spliced %s into %s in %.2f s", fragment, target, time.perf_counter() - started
     )
     return splicer.report
+
+
+@contextlib.contextmanager
+def _open_both(original: Path, fragment: Path) -> Iterator[tuple[Package, Package]]:
+    """Open the person's workbook and the fragment, closing both on the way out."""
+    with contextlib.ExitStack() as stack:
+        book = stack.enter_context(open_package(original))
+        piece = stack.enter_context(open_package(fragment))
+        yield book, piece
