@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import sys
 import types
 from typing import Any
@@ -11,6 +12,7 @@ import xlwings as xw
 from fake_xlwings import Book, Range
 
 from xlapm import macros
+from xlapm.core.history import quarter_of
 from xlapm.template import SAMPLE_ROWS, template_plan
 from xlapm.writers.live import is_owned, render_live
 
@@ -179,21 +181,43 @@ def test_snapshot_says_how_without_the_quarterly_module(
 
     macros.snapshot_quarter()
 
-    assert only_alert(book)[1].startswith("Run `xlapm snapshot` on this workbook")
-    assert "xlapm snapshot AccountMatrix.xlsx" in only_alert(book)[1]
+    quarter = quarter_of(datetime.date.today())
+    title, message, mode = only_alert(book)
+    assert message.startswith("Run `xlapm snapshot` on this workbook")
+    assert message.endswith(f"xlapm snapshot AccountMatrix.xlsx --quarter {quarter}")
+    assert book.of_kind("delete") == []
 
 
-def test_snapshot_uses_the_quarterly_module(
-    book: Book, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    taken: list[Any] = []
-    quarterly = types.ModuleType("xlapm.quarterly")
-    quarterly.snapshot_live = lambda opened: taken.append(opened) or "Saved 2026-Q1."
-    monkeypatch.setitem(sys.modules, "xlapm.quarterly", quarterly)
-
+def test_snapshot_stores_this_quarter(book: Book) -> None:
     macros.snapshot_quarter()
 
-    assert taken == [book] and only_alert(book)[1] == "Saved 2026-Q1."
+    quarter = quarter_of(datetime.date.today())
+    history = book.sheets["Quarter History"]
+    assert is_owned(history)
+    assert sum(value == quarter for value in history.cells.values()) == len(SAMPLE_ROWS)
+    assert only_alert(book)[1].startswith(
+        f"Saved {quarter} for {len(SAMPLE_ROWS)} accounts in the Quarter History"
+    )
+
+
+def test_a_second_snapshot_reads_the_history_back(book: Book) -> None:
+    macros.snapshot_quarter()
+    macros.snapshot_quarter()
+
+    history = book.sheets["Quarter History"]
+    quarter = quarter_of(datetime.date.today())
+    assert sum(value == quarter for value in history.cells.values()) == len(SAMPLE_ROWS)
+
+
+def test_a_persons_history_sheet_is_refused(book: Book) -> None:
+    book.sheets.add("Quarter History")
+
+    macros.rebuild()
+
+    assert only_alert(book)[1] == (
+        "The sheet 'Quarter History' in AccountMatrix.xlsx was made by a person."
+        "\n\nRename it; xlapm keeps its snapshots in a sheet of that name."
+    )
 
 
 def test_settings_and_help_go_to_their_sheets(book: Book) -> None:

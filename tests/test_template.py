@@ -49,6 +49,11 @@ SHEETS = [
     "MAINTAIN",
     "Playbooks",
     "Settings",
+    "Team",
+    "Ana Souza",
+    "Ben Okafor",
+    "Chloe Martin",
+    "Dev Patel",
     "Data Issues",
 ]
 PERSON_SHEETS = {"Instructions", "Accounts", "Settings"}

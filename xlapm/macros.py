@@ -9,15 +9,16 @@ fix; anything else is logged and reported in one line.
   workbook, scores the accounts and redraws the sheets xlapm owns in place
   (``xlapm.writers.live``).
 - ``show_playbook()``: the playbook of the account in the selected row.
-- ``snapshot_quarter()``: saves this quarter's snapshot through
-  ``xlapm.quarterly.snapshot_live(book)`` when that module is installed,
-  else says how to take one from the command line.
+- ``snapshot_quarter()``: a rebuild that also stores this calendar quarter in the
+  Quarter History sheet (``xlapm.quarterly``, imported only when needed), as
+  ``xlapm snapshot`` does; without that module it says how to take one.
 - ``open_settings()`` and ``show_help()``: go to the Settings and Instructions
   sheets.
 """
 
 from __future__ import annotations
 
+import datetime
 import importlib
 import logging
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from xlapm.core.accounts import prepare_accounts
 from xlapm.core.portfolio import Portfolio, score_portfolio
 from xlapm.core.reading import RawTable, table_from_rows
 from xlapm.core.settings import QUADRANT_KEYS, UNSCORED, load_settings
-from xlapm.errors import InputError, XlapmError
+from xlapm.errors import InputError, OwnershipConflict, XlapmError
 from xlapm.layout.settings_sheet import SETTINGS, settings_from_rows
 from xlapm.layout.workbook import plan_workbook
 from xlapm.package.limits import sheet_name_key
@@ -160,17 +161,7 @@ def scored_portfolio(book: Any) -> tuple[Portfolio, _Source]:
 
 
 def _rebuild(book: Any) -> None:
-    portfolio, source = scored_portfolio(book)
-    plan = plan_workbook(
-        portfolio,
-        include_accounts=source.owned,
-        include_settings=_sheet_named(book, SETTINGS) is None,
-    )
-    if source.table_name is not None and not source.owned:
-        # The person's table drives Summary's thresholds, as in the template, so
-        # native Quadrant columns follow pasted rows between rebuilds.
-        native_thresholds(plan, portfolio, source.table_name)
-    render_live(plan, book)
+    portfolio = _rebuild_with(book, _quarterly_module(), quarter=None)
 
     accounts = portfolio.accounts
     done = f"Rebuilt the matrix: {len(accounts):,} accounts."
@@ -182,6 +173,55 @@ def _rebuild(book: Any) -> None:
             "Data Issues sheet.",
             f"{TITLE}: Rebuild matrix",
         )
+
+
+def _rebuild_with(book: Any, quarterly: Any, quarter: str | None) -> Portfolio:
+    """Score, plan and redraw; with ``quarterly``, its sheets too (as the CLI)."""
+    portfolio, source = scored_portfolio(book)
+    extras: Any = ()
+    sheets: Any = ()
+    if quarterly is not None:
+        persons = [sheet.name for sheet in book.sheets if not is_owned(sheet)]
+        additions = quarterly.quarterly_additions(
+            portfolio, _history(book), quarter=quarter, taken=persons
+        )
+        extras, sheets = additions.account_columns, additions.sheets
+    plan = plan_workbook(
+        portfolio,
+        include_accounts=source.owned,
+        include_settings=_sheet_named(book, SETTINGS) is None,
+        account_extras=extras,
+        more_sheets=sheets,
+    )
+    if source.table_name is not None and not source.owned:
+        # The person's table drives Summary's thresholds, as in the template, so
+        # native Quadrant columns follow pasted rows between rebuilds.
+        native_thresholds(plan, portfolio, source.table_name)
+    render_live(plan, book)
+    return portfolio
+
+
+def _quarterly_module() -> Any:
+    """``xlapm.quarterly``, or None where that part of xlapm is not installed."""
+    try:
+        return importlib.import_module("xlapm.quarterly")
+    except ImportError:
+        return None
+
+
+def _history(book: Any) -> Any:
+    from xlapm.core.history import read_history
+    from xlapm.layout.quarterly_sheets import HISTORY_SHEET
+
+    sheet = _sheet_named(book, HISTORY_SHEET)
+    if sheet is None:
+        return None
+    if not is_owned(sheet):
+        raise OwnershipConflict(
+            f"The sheet '{sheet.name}' in {book.name} was made by a person.",
+            hint="Rename it; xlapm keeps its snapshots in a sheet of that name.",
+        )
+    return read_history(_sheet_rows(sheet))
 
 
 def _accounts_source(book: Any, wanted: str | None) -> _Source:
@@ -337,22 +377,28 @@ def _selected_account(
 
 
 def _snapshot_quarter(book: Any) -> None:
-    try:
-        quarterly = importlib.import_module("xlapm.quarterly")
-    except ModuleNotFoundError:
-        quarterly = None
-    snapshot = getattr(quarterly, "snapshot_live", None)
-    if snapshot is None:
+    from xlapm.core.history import quarter_of
+
+    quarter = quarter_of(datetime.date.today())
+    quarterly = _quarterly_module()
+    if quarterly is None:
         tell(
             book,
             "Run `xlapm snapshot` on this workbook from a terminal to save this "
-            "quarter's snapshot: save the workbook first, then run\n\n"
-            f"    xlapm snapshot {book.name}",
+            "quarter's snapshot: save and close the workbook, then run\n\n"
+            f"    xlapm snapshot {book.name} --quarter {quarter}",
             f"{TITLE}: Snapshot quarter",
         )
         return
-    message = snapshot(book)
-    tell(book, str(message or "Saved this quarter's snapshot."), TITLE)
+
+    portfolio = _rebuild_with(book, quarterly, quarter=quarter)
+    tell(
+        book,
+        f"Saved {quarter} for {len(portfolio.accounts):,} accounts in the Quarter "
+        "History sheet. Taking the same quarter again replaces it; for another "
+        f"quarter run: xlapm snapshot {book.name} --quarter YYYYQN",
+        f"{TITLE}: Snapshot quarter",
+    )
 
 
 def _open_settings(book: Any) -> None:

@@ -42,6 +42,7 @@ from xlapm.layout.plan import (
     Table,
     WorkbookPlan,
 )
+from xlapm.layout.settings_sheet import SETTINGS
 from xlapm.layout.summary_sheet import SUMMARY
 from xlapm.layout.workbook import plan_workbook
 from xlapm.writers.xlsx import write_workbook
@@ -107,7 +108,7 @@ _INSTRUCTIONS: list[tuple[str, list[str]]] = [
         "Install the add-in (Windows, for formulas and the ribbon)",
         [
             "1. Install Python 3.10+ and run: pip install xlapm",
-            "2. Run: xlwings addin install, then xlapm addin install",
+            "2. Run: xlapm addin install (with Excel closed)",
             "3. Restart Excel: the Account Matrix tab appears on the ribbon.",
             "On a Mac the ribbon buttons work through xlwings, but Excel for Mac "
             "runs no Python formulas (=APM_TIER); the native columns still work.",
@@ -172,11 +173,28 @@ def template_plan(
     """The template's sheets: Instructions and Accounts first, then what a rebuild
     makes (Matrix, Summary, quadrants, Playbooks, Settings, Data Issues)."""
     portfolio = sample_portfolio(rows, settings)
-    plan = plan_workbook(portfolio, include_accounts=False, include_settings=True)
+    extras, sheets = _quarterly_sheets(portfolio)
+    plan = plan_workbook(
+        portfolio,
+        include_accounts=False,
+        include_settings=True,
+        account_extras=extras,
+        more_sheets=sheets,
+    )
     native_thresholds(plan, portfolio, ACCOUNTS)
     plan.sheets[:0] = [instructions_sheet(), accounts_sheet(portfolio)]
     plan.title = "Account Prioritization Matrix template"
     return plan
+
+
+def _quarterly_sheets(portfolio: Portfolio) -> tuple[list[Column], list[SheetPlan]]:
+    """The Team and CSM sheets a rebuild adds, so the template looks rebuilt."""
+    try:
+        from xlapm.quarterly import quarterly_additions
+    except ImportError:
+        return [], []
+    additions = quarterly_additions(portfolio, taken=[INSTRUCTIONS, ACCOUNTS, SETTINGS])
+    return additions.account_columns, additions.sheets
 
 
 def sample_portfolio(

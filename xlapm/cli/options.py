@@ -77,9 +77,13 @@ SETTINGS_FLAGS = (
 )
 
 
+def split_flags(flags: dict[str, Any]) -> tuple[Path | None, dict[str, Any]]:
+    """``--config`` and the settings flags, taken out of ``flags``."""
+    config = flags.pop("config", None)
+    return config, {name: flags.pop(name, None) for name in SETTINGS_FLAGS}
+
+
 def settings_from_flags(flags: dict[str, Any]) -> Settings:
     """Settings from ``--config`` and the flags; pops the flags it used."""
-    config = flags.pop("config", None)
-    return load_settings(
-        config, **{name: flags.pop(name, None) for name in SETTINGS_FLAGS}
-    )
+    config, overrides = split_flags(flags)
+    return load_settings(config, **overrides)

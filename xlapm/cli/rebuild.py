@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from xlapm.cli import main
-from xlapm.cli.options import SETTINGS_FLAGS, settings_options
+from xlapm.cli.options import settings_options, split_flags
 from xlapm.cli.progress import progress_for
 from xlapm.cli.report import report_portfolio
 from xlapm.rebuild import rebuild_workbook
@@ -50,8 +50,7 @@ def rebuild(
 
         xlapm rebuild my_accounts.xlsx --backup
     """
-    config = flags.pop("config", None)
-    overrides = {name: flags.pop(name, None) for name in SETTINGS_FLAGS}
+    config, overrides = split_flags(flags)
     result = rebuild_workbook(
         workbook,
         config=config,

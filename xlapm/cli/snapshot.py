@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from xlapm.cli import main
-from xlapm.cli.options import SETTINGS_FLAGS, settings_options
+from xlapm.cli.options import settings_options, split_flags
 from xlapm.cli.progress import progress_for
 from xlapm.cli.report import report_portfolio, report_quarter
 from xlapm.core.history import parse_quarter
@@ -79,8 +79,7 @@ def snapshot(
 
         xlapm snapshot book.xlsx --quarter 2024Q4 --accounts q4.csv
     """
-    config = flags.pop("config", None)
-    overrides = {name: flags.pop(name, None) for name in SETTINGS_FLAGS}
+    config, overrides = split_flags(flags)
     result = rebuild_workbook(
         workbook,
         config=config,
