@@ -46,3 +46,43 @@ def convert(book: Path, out_dir: Path, to: str = "xlsx") -> Path:
     assert converted.exists(), f"LibreOffice wrote nothing: {completed.stderr}"
     shutil.rmtree(profile, ignore_errors=True)
     return converted
+
+
+def convert_all(books: list[Path], out_dir: Path) -> list[Path]:
+    """Open every one of ``books`` in one LibreOffice run; return those it failed.
+
+    Books are copied under unique names first, since several tests write files of
+    the same name in their own folders.
+    """
+    assert SOFFICE is not None
+    staging = out_dir / "in"
+    staging.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for index, book in enumerate(books):
+        copy = staging / f"{index:04d}_{book.name}"
+        shutil.copyfile(book, copy)
+        copies.append(copy)
+    profile = out_dir / f"lo-profile-{uuid.uuid4().hex}"
+    subprocess.run(
+        [
+            SOFFICE,
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--headless",
+            "--calc",
+            "--convert-to",
+            "xlsx",
+            "--outdir",
+            str(out_dir / "out"),
+            *map(str, copies),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=1200,
+        check=False,
+    )
+    shutil.rmtree(profile, ignore_errors=True)
+    return [
+        book
+        for book, copy in zip(books, copies, strict=True)
+        if not (out_dir / "out" / f"{copy.stem}.xlsx").exists()
+    ]

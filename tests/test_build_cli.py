@@ -13,6 +13,8 @@ from libreoffice import convert, needs_libreoffice
 
 from xlapm.cli import main
 
+pytestmark = pytest.mark.usefixtures("opened_by_libreoffice")
+
 QUADRANTS = ["TIER 1", "INVEST", "RAMP", "MAINTAIN"]
 OWNED_SHEETS = [
     "Matrix",

@@ -15,6 +15,8 @@ from libreoffice import convert, needs_libreoffice
 
 from xlapm.cli import main
 
+pytestmark = pytest.mark.usefixtures("opened_by_libreoffice")
+
 QUARTERS = Path(__file__).parent / "data" / "quarters"
 
 

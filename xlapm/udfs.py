@@ -120,10 +120,10 @@ def _calling_book(caller: Any) -> Any:
     "Health (adoption rate or health score): a cell or a column the size of "
     "revenue. 45% is 0.45; plain numbers follow Health scale on Settings."
 ))  # fmt: skip
-@xw.arg("revenue_threshold", err_to_str=True, doc=(
+@xw.arg("revenue_threshold", ndim=2, err_to_str=True, doc=(
     "Optional. Revenue at or above this is high. Default: APM_RevenueThreshold."
 ))  # fmt: skip
-@xw.arg("health_threshold", err_to_str=True, doc=(
+@xw.arg("health_threshold", ndim=2, err_to_str=True, doc=(
     "Optional. Health at or above this is high. Default: APM_HealthThreshold."
 ))  # fmt: skip
 @xw.ret("raw")

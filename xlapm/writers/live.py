@@ -331,7 +331,9 @@ class _LiveWriter:
 
     def _chart(self, sheet: Any, plan: ScatterChart) -> None:
         anchor = sheet.range((plan.row + 1, plan.col + 1))
-        chart = sheet.charts.add(anchor.left, anchor.top, plan.width, plan.height)
+        # The plan sizes charts in pixels, as XlsxWriter does; Excel takes points.
+        width, height = plan.width * 0.75, plan.height * 0.75
+        chart = sheet.charts.add(anchor.left, anchor.top, width, height)
         chart.chart_type = "xy_scatter"
         drawing = chart.api[1]
         for series in plan.series:
