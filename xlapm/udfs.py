@@ -171,7 +171,7 @@ def APM_TIER(  # noqa: N802 - Excel function names are upper case
     names = np.array([*book.quadrant_names, UNSCORED], dtype=object)
     tiers = names[codes]
     _explain_unscored(tiers, codes < 0, metrics)
-    return _rows(tiers, shape)
+    return _rows(tiers, shape, codes, names)
 
 
 @xw.func(category=CATEGORY)
@@ -454,12 +454,28 @@ def _common_shape(blocks: dict[str, _Block]) -> tuple[int, int] | str:
         return f"{UNSCORED}: the ranges have different sizes ({sizes})"
 
 
-def _rows(values: np.ndarray, shape: tuple[int, int]) -> list[tuple[Any, ...]]:
-    """Flat results as rows of tuples: what COM hands Excel, built in one C loop."""
-    flat = values.tolist()
-    if shape[1] == 1:
-        return list(zip(flat))
-    return list(zip(*[iter(flat)] * shape[1], strict=True))
+def _rows(
+    values: np.ndarray,
+    shape: tuple[int, int],
+    codes: np.ndarray | None = None,
+    names: np.ndarray | None = None,
+) -> list[tuple[Any, ...]]:
+    """Flat results as rows of tuples: what COM hands Excel, built in C loops.
+
+    With ``codes`` into ``names`` (a column of quadrants), rows share one tuple per
+    name, which is safe as tuples cannot change; only other cells get their own.
+    """
+    if shape[1] != 1:
+        flat = values.tolist()
+        return list(zip(*[iter(flat)] * shape[1], strict=True))
+    if codes is None or names is None:
+        return list(zip(values.tolist()))
+
+    boxes = [(name,) for name in names.tolist()]
+    rows = list(map(boxes.__getitem__, codes.tolist()))
+    for position in np.flatnonzero(values != names[codes]).tolist():
+        rows[position] = (values[position],)
+    return rows
 
 
 @dataclass(frozen=True)
