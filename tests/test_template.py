@@ -268,6 +268,7 @@ def assert_native_columns_agree(book: Path, settings: Settings) -> None:
     assert segments == portfolio.segments.tolist()
 
 
+@pytest.mark.libreoffice
 @needs_libreoffice
 def test_libreoffice_computes_the_template_like_the_core(tmp_path: Path) -> None:
     book = tmp_path / "AccountMatrix.xlsx"
@@ -284,6 +285,7 @@ def test_libreoffice_computes_the_template_like_the_core(tmp_path: Path) -> None
     assert thresholds["Health"] == pytest.approx(c.health_threshold.value)
 
 
+@pytest.mark.libreoffice
 @needs_libreoffice
 @pytest.mark.parametrize(
     ("revenue_rule", "health_rule"),

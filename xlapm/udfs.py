@@ -463,7 +463,8 @@ def _rows(
     """Flat results as rows of tuples: what COM hands Excel, built in C loops.
 
     With ``codes`` into ``names`` (a column of quadrants), rows share one tuple per
-    name, which is safe as tuples cannot change; only other cells get their own.
+    name, which is safe as tuples cannot change; only unscored cells (code -1),
+    whose text says why, get their own.
     """
     if shape[1] != 1:
         flat = values.tolist()
@@ -473,7 +474,7 @@ def _rows(
 
     boxes = [(name,) for name in names.tolist()]
     rows = list(map(boxes.__getitem__, codes.tolist()))
-    for position in np.flatnonzero(values != names[codes]).tolist():
+    for position in np.flatnonzero(codes < 0).tolist():
         rows[position] = (values[position],)
     return rows
 

@@ -9,8 +9,10 @@ plan is complete, so a conflict never leaves a half-written file behind.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -64,6 +66,7 @@ from xlapm.package._workbook import (
     registry_value,
     render_workbook,
 )
+from xlapm.package.limits import sheet_name_key
 from xlapm.package.safety import Package
 
 log = logging.getLogger(__name__)
@@ -109,6 +112,25 @@ _REVISIONS = f"{OFFICE_REL}/revisionHeaders"
 
 _PIVOT_SOURCE = re.compile(rb'<(?:\w+:)?worksheetSource\b[^>]*\bname="([^"]*)"')
 
+# Where a kept part can refer to a sheet by name: formulas (cells, validation,
+# conditional formats, charts, x14 extensions), hyperlink locations and the
+# source range of a pivot cache.
+_FORMULA_TEXT = re.compile(
+    rb"<(?:[\w.-]+:)?(f|formula|formula1|formula2)\b[^>/]*>([^<]*)</"
+)
+_LOCATION = re.compile(rb'\slocation="([^"]*)"')
+_PIVOT_SHEET = re.compile(rb'<(?:\w+:)?worksheetSource\b[^>]*\bsheet="([^"]*)"')
+_QUOTED_SHEET = re.compile(r"'((?:[^']|'')+)'!")
+_PLAIN_SHEET = re.compile(r"(?<![\w.'\]\\])([^\W\d][\w.]*(?::[^\W\d][\w.]*)?)!")
+_STRING_LITERAL = re.compile(r'"(?:[^"]|"")*"')
+_XML_ENTITIES = {"&apos;": "'", "&quot;": '"', "&lt;": "<", "&gt;": ">"}
+
+# Parts a splice rewrites itself, or that cannot name a sheet in a formula.
+_NOT_SCANNED = re.compile(
+    r"^(\[content_types\]\.xml|docprops/.*|.*\.rels|.*/(styles|sharedstrings|"
+    r"calcchain|workbook|theme\d*|metadata)\.xml)$"
+)
+
 
 @dataclass
 class SpliceReport:
@@ -118,6 +140,8 @@ class SpliceReport:
         target: the workbook written.
         replaced: owned sheets rebuilt in place.
         added: sheets appended at the end.
+        removed: owned sheets taken out because the rebuild no longer writes
+            them.
         dropped: what the new workbook no longer holds (old parts of the replaced
             sheets, names scoped to them, calculation-chain entries), in words.
         renamed_tables: fragment tables renamed because a person's table or name
@@ -129,6 +153,7 @@ class SpliceReport:
     target: Path
     replaced: list[str] = field(default_factory=list)
     added: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
     renamed_tables: dict[str, str] = field(default_factory=dict)
     kept_names: list[str] = field(default_factory=list)
@@ -153,10 +178,18 @@ class NewPart:
 class Splicer:
     """Plans the splice (raising any conflict first), then writes it."""
 
-    def __init__(self, book: Package, piece: Package, target: Path, force: bool):
+    def __init__(
+        self,
+        book: Package,
+        piece: Package,
+        target: Path,
+        force: bool,
+        remove: Iterable[str] = (),
+    ):
         self.book = book
         self.piece = piece
         self.force = force
+        self.remove = list(remove)
         self.workbook = load_workbook(book)
         self.fragment = load_workbook(piece)
         self.types = ContentTypes(book)
@@ -185,6 +218,7 @@ class Splicer:
         self._plan_tables()
         self._plan_names()
         self._check_table_references()
+        self._check_sheet_references()
         self._raise_losses()
         self._plan_styles_and_strings()
         self._plan_metadata()
@@ -235,10 +269,16 @@ class Splicer:
         positions = {
             sheet.key: index for index, sheet in enumerate(self.workbook.sheets)
         }
-        self.sheets = [
-            Sheet(s.name, s.sheet_id, s.rid, s.state, s.raw)
-            for s in self.workbook.sheets
-        ]
+        self.removed_sheets = self._sheets_to_remove(positions)
+        # Sheets after a removed one move up; ``moved`` maps old to new positions.
+        self.moved: dict[int, int] = {}
+        self.sheets = []
+        for index, s in enumerate(self.workbook.sheets):
+            if index in self.removed_sheets:
+                self.workbook_rels_remove.add(s.rid)
+                continue
+            self.moved[index] = len(self.sheets)
+            self.sheets.append(Sheet(s.name, s.sheet_id, s.rid, s.state, s.raw))
         self.position: dict[int, int] = {}
         self.replaced: dict[int, int] = {}
         for index, sheet in enumerate(self.fragment.sheets):
@@ -247,12 +287,74 @@ class Splicer:
                 self._append_sheet(index, sheet)
             else:
                 self._replace_sheet(index, sheet, found)
-        if self.report.added and self.workbook.structure_locked:
-            raise WorkbookLocked(
-                f"{self.book.path.name} has its structure protected, so xlapm "
-                f"cannot add the sheets {', '.join(self.report.added)}",
-                hint="Unprotect it (Review > Protect Workbook), then rebuild.",
-            )
+        self._check_sheet_list()
+        self.active_tab = self.move_view("activeTab", self.workbook.active_tab)
+
+    def _sheets_to_remove(self, positions: dict[str, int]) -> set[int]:
+        """Return the positions of the sheets in ``remove``; each must be owned
+        and not also in the fragment."""
+        owned = self.workbook.owned()
+        fragment = {sheet.key for sheet in self.fragment.sheets}
+        found = set()
+        for name in self.remove:
+            index = positions.get(sheet_name_key(name))
+            if index is None:
+                raise OwnershipConflict(
+                    f"{self.book.path.name} has no sheet {name!r} to remove"
+                )
+            if index not in owned:
+                raise OwnershipConflict(
+                    f"Sheet {self.workbook.sheets[index].name!r} in "
+                    f"{self.book.path.name} was made by a person; xlapm removes "
+                    "only sheets it made"
+                )
+            if sheet_name_key(name) in fragment:
+                raise ValueError(f"sheet {name!r} is both rebuilt and removed")
+            found.add(index)
+        self.report.removed = [
+            sheet.name
+            for index, sheet in enumerate(self.workbook.sheets)
+            if index in found
+        ]
+        return found
+
+    def _check_sheet_list(self) -> None:
+        """Refuse to add or remove sheets when the structure is protected, or to
+        leave no sheet Excel can show."""
+        if not any(sheet.state == "visible" for sheet in self.sheets):
+            raise FileProblem(f"{self.book.path.name} would have no visible sheet left")
+        if not self.workbook.structure_locked:
+            return
+        for verb, names in (
+            ("add", self.report.added),
+            ("remove", self.report.removed),
+        ):
+            if names:
+                raise WorkbookLocked(
+                    f"{self.book.path.name} has its structure protected, so xlapm "
+                    f"cannot {verb} the sheets {', '.join(names)}",
+                    hint="Unprotect it (Review > Protect Workbook), then rebuild.",
+                )
+
+    def move_view(self, attribute: str, old: int) -> int:
+        """Return the new value of a workbook view's ``activeTab`` or
+        ``firstSheet`` once sheets are removed.
+
+        A removed active sheet hands over to the next visible sheet (else the
+        last visible one before it): Excel refuses to open on a hidden sheet.
+        """
+        if old in self.moved:
+            return self.moved[old]
+        start = sum(1 for index in self.moved if index < old)
+        if attribute != "activeTab":
+            return min(start, len(self.sheets) - 1)
+        visible = [
+            position
+            for position, sheet in enumerate(self.sheets)
+            if sheet.state == "visible"
+        ]
+        after = [position for position in visible if position >= start]
+        return after[0] if after else visible[-1]
 
     def _replace_sheet(self, index: int, sheet: Sheet, found: int) -> None:
         """Put fragment sheet ``index`` in place of owned sheet ``found``."""
@@ -264,9 +366,9 @@ class Splicer:
                 hint=f"xlapm writes a sheet named {sheet.name!r}.",
             )
         self.replaced[index] = found
-        self.position[index] = found
-        self.sheets[found].name = sheet.name
-        self.sheets[found].state = sheet.state
+        self.position[index] = self.moved[found]
+        self.sheets[self.moved[found]].name = sheet.name
+        self.sheets[self.moved[found]].state = sheet.state
         self.report.replaced.append(sheet.name)
 
     def _append_sheet(self, index: int, sheet: Sheet) -> None:
@@ -292,7 +394,7 @@ class Splicer:
             self.workbook.sheets[found].name: self._sheet_part(
                 self.workbook, self.workbook.sheets[found]
             )
-            for found in self.replaced.values()
+            for found in [*self.replaced.values(), *sorted(self.removed_sheets)]
         }
         stop = {rel.part.lower() for rel in replaced.values() if rel.part}
         root = [("", rel) for rel in read_rels(self.book, "")]
@@ -414,10 +516,15 @@ class Splicer:
         }
         registry = self.workbook.registered_names()
         names: list[Name] = []
-        for name in self.workbook.names:
-            if name.name.lower() == NAMES_REGISTRY.lower() and name.scope is None:
+        for original in self.workbook.names:
+            is_registry = original.name.lower() == NAMES_REGISTRY.lower()
+            if is_registry and original.scope is None:
                 continue
-            if name.scope in replaced_positions:
+            if original.scope in self.removed_sheets:
+                self._drop_removed_sheet_name(original)
+                continue
+            name = self._moved(original)
+            if original.scope in replaced_positions:
                 if self._is_xlapm_setup(name) or name.key in redefined:
                     if name.key not in redefined:
                         self.report.dropped.append(f"name {self._describe(name)}")
@@ -434,6 +541,23 @@ class Splicer:
             names.append(Name(NAMES_REGISTRY, None, registry_value(listed), True))
         self._check_global_names(global_names)
         self.names = names
+
+    def _moved(self, name: Name) -> Name:
+        """Return a person's name with its sheet scope renumbered for the sheets
+        removed before it (a scope past the last sheet is kept as it was)."""
+        if name.scope is None or self.moved.get(name.scope, name.scope) == name.scope:
+            return name
+        return dataclasses.replace(name, scope=self.moved[name.scope])
+
+    def _drop_removed_sheet_name(self, name: Name) -> None:
+        """Drop a name scoped to a removed sheet; a person's one is a loss."""
+        sheet = self.workbook.sheets[name.scope or 0].name
+        described = f"'{sheet}'!{name.name}"
+        if self._is_xlapm_setup(name):
+            return
+        self.losses.append(
+            f"Name {described} belongs to sheet {sheet!r}, which the rebuild removes"
+        )
 
     def _fragment_name(self, name: Name) -> Name:
         """Return a fragment name placed in the output (scope, tables, marker)."""
@@ -530,7 +654,7 @@ class Splicer:
         kept_sheets = [
             self._sheet_part(self.workbook, sheet).part
             for index, sheet in enumerate(self.workbook.sheets)
-            if index not in self.replaced.values()
+            if index not in self.replaced.values() and index not in self.removed_sheets
         ]
         for part in kept_sheets:
             if part and pattern.search(self.book.read(part)):
@@ -541,6 +665,71 @@ class Splicer:
                 self.losses.append(
                     f"pivot cache {part} reads a table that the rebuild removes"
                 )
+
+    def _check_sheet_references(self) -> None:
+        """Note a person's name, formula, chart, hyperlink or pivot cache that
+        refers to a sheet the rebuild removes; xlapm's own names go quietly."""
+        if not self.removed_sheets:
+            return
+        gone = {
+            self.workbook.sheets[index].key: self.workbook.sheets[index].name
+            for index in self.removed_sheets
+        }
+        registry = self.workbook.registered_names()
+        kept = []
+        for name in self.names:
+            sheet = _first_sheet_named(name.value, gone)
+            if sheet is None:
+                kept.append(name)
+            elif name.scope is None and name.name.lower() in registry:
+                self.report.dropped.append(f"name {name.name!r}")
+            else:
+                kept.append(name)
+                self.losses.append(
+                    f"Name {self._describe(name)} refers to sheet {sheet!r}, which "
+                    "the rebuild removes"
+                )
+        self.names = kept
+        for part in self.book.names:
+            if part.lower() in self.removed or _NOT_SCANNED.match(part.lower()):
+                continue
+            sheet = self._part_refers_to(part, gone)
+            if sheet is not None:
+                self.losses.append(
+                    f"{self._part_label(part)} refers to sheet {sheet!r}, which the "
+                    "rebuild removes"
+                )
+
+    def _part_refers_to(self, part: str, gone: dict[str, str]) -> str | None:
+        """Return the removed sheet one kept XML part refers to, if any."""
+        if not part.lower().endswith(".xml"):
+            return None
+        data = self.book.read(part)
+        lowered = data.lower()
+        # Most parts never mention the sheets: skip them before any parsing.
+        # bytes.lower() folds ASCII only, so other names are always looked for.
+        if not any(not key.isascii() or key.encode() in lowered for key in gone):
+            return None
+        for match in _PIVOT_SHEET.finditer(data):
+            sheet = gone.get(sheet_name_key(_unescape(match.group(1))))
+            if sheet is not None:
+                return sheet
+        texts = [match.group(2) for match in _FORMULA_TEXT.finditer(data)]
+        texts += [match.group(1) for match in _LOCATION.finditer(data)]
+        for text in texts:
+            sheet = _first_sheet_named(_unescape(text), gone)
+            if sheet is not None:
+                return sheet
+        return None
+
+    def _part_label(self, part: str) -> str:
+        """Return a kept part as a person reads it: ``Sheet 'Notes'`` for a
+        worksheet, the part name otherwise."""
+        for sheet in self.workbook.sheets:
+            rel = self.workbook.rel(sheet.rid)
+            if rel is not None and rel.part and rel.part.lower() == part.lower():
+                return f"Sheet {sheet.name!r}"
+        return f"Part {part}"
 
     def _scan_slicers(self, table_ids: set[int]) -> None:
         """Note slicers that filter a table the rebuild removes."""
@@ -783,7 +972,7 @@ class Splicer:
             dxf=self._numbers(self.dxf),
             strings=self._numbers(self.strings),
             metadata=self.metadata,
-            tab_selected=self.position[index] == self.workbook.active_tab,
+            tab_selected=self.position[index] == self.active_tab,
             tables=self.table_renames,
         )
 
@@ -810,11 +999,12 @@ class Splicer:
             self.overrides[rels_part] = RELS_TYPE
 
     def _plan_calc_chain(self) -> None:
-        """Drop the calculation-chain entries of the replaced sheets."""
+        """Drop the calculation-chain entries of the replaced and removed sheets."""
         chain = self._workbook_part(self.workbook, CALC_CHAIN)
-        if chain is None or not self.replaced:
+        if chain is None or not (self.replaced or self.removed_sheets):
             return
-        sheet_ids = {self.workbook.sheets[f].sheet_id for f in self.replaced.values()}
+        gone = [*self.replaced.values(), *self.removed_sheets]
+        sheet_ids = {self.workbook.sheets[index].sheet_id for index in gone}
         data = self.book.read(chain)
         filtered = filter_calc_chain(data, sheet_ids)
         if filtered is data:
@@ -826,13 +1016,18 @@ class Splicer:
                 self.workbook_rels_remove.add(rel.rid)
             return
         self.edited[chain.lower()] = filtered
-        self.report.dropped.append("calculation-chain entries of the replaced sheets")
+        self.report.dropped.append(
+            "calculation-chain entries of the replaced and removed sheets"
+        )
 
     def _plan_package_parts(self) -> None:
         """Rewrite workbook.xml, its relationships and the content types."""
         workbook = self.workbook
         self.edited[workbook.part.lower()] = render_workbook(
-            workbook, self.sheets, self.names
+            workbook,
+            self.sheets,
+            self.names,
+            move_view=self.move_view if self.removed_sheets else None,
         )
         rels_part = self.book.find(rels_name(workbook.part))
         if rels_part is None:
@@ -889,3 +1084,31 @@ class Splicer:
                 writer.stream(part.name, large) as target,
             ):
                 remap_sheet(source, target, part.remap)
+
+
+def _unescape(data: bytes) -> str:
+    """Return XML character data or an attribute value as text."""
+    text = data.decode("utf-8", "replace")
+    for entity, char in _XML_ENTITIES.items():
+        text = text.replace(entity, char)
+    return text.replace("&amp;", "&")
+
+
+def _first_sheet_named(formula: str, gone: dict[str, str]) -> str | None:
+    """Return the first sheet of ``gone`` (key -> name) that ``formula`` refers
+    to: ``'Ana Lee'!A1``, ``Movements!A1`` or a 3-D ``Sheet1:Movements!A1``.
+
+    String constants are skipped; a reference into another workbook
+    (``[1]Sheet1!A1``) is not to this workbook's sheet.
+    """
+    code = _STRING_LITERAL.sub('""', formula)
+    found = [match.group(1).replace("''", "'") for match in _QUOTED_SHEET.finditer(code)]
+    found += [match.group(1) for match in _PLAIN_SHEET.finditer(code)]
+    for reference in found:
+        if "[" in reference:
+            continue
+        for sheet in reference.split(":"):
+            name = gone.get(sheet_name_key(sheet))
+            if name is not None:
+                return name
+    return None

@@ -7,6 +7,7 @@ rewritten; every other byte of the part is kept as it was.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from xml.etree.ElementTree import Element
 
@@ -25,6 +26,7 @@ from xlapm.package._xml import (
     apply_edits,
     escape_attr,
     escape_text,
+    get_attr,
     is_true,
     prefixes,
     remove_attr,
@@ -297,18 +299,26 @@ def _rel_prefix(context: dict[str, str]) -> tuple[str, str]:
 
 
 def render_workbook(
-    workbook: Workbook, sheets: list[Sheet], names: list[Name]
+    workbook: Workbook,
+    sheets: list[Sheet],
+    names: list[Name],
+    move_view: Callable[[str, int], int] | None = None,
 ) -> bytes:
     """Return workbook.xml with new sheet and name lists and a full recalc flag.
 
     ``fullCalcOnLoad`` makes Excel recalculate once on opening: the rebuilt sheets
     carry no computed results for their formulas, and a person's formulas that read
     the rebuilt sheets still hold results computed from the old figures.
+    ``move_view`` renumbers each window's ``activeTab`` and ``firstSheet`` when
+    sheets were removed (Excel repairs a workbook whose views point past the last
+    sheet).
     """
     context = workbook.context
     data = workbook.data
     span = workbook.span
     edits = []
+    if move_view is not None:
+        edits += _view_edits(data, span, move_view)
 
     block = span.child("sheets")
     sheets_text = b"".join(sheet_xml(sheet, context) for sheet in sheets)
@@ -333,6 +343,23 @@ def render_workbook(
         tag = set_attr(data[calc.start : calc.head_end], "fullCalcOnLoad", "1")
         edits.append((calc.start, calc.head_end, tag))
     return apply_edits(data, edits)
+
+
+def _view_edits(
+    data: bytes, span: Span, move_view: Callable[[str, int], int]
+) -> list[tuple[int, int, bytes]]:
+    """Return the edits that renumber the sheet positions of every window."""
+    views = span.child("bookViews")
+    edits = []
+    for view in _children(views, "workbookView"):
+        tag = original = data[view.start : view.head_end]
+        for attribute in ("activeTab", "firstSheet"):
+            value = get_attr(tag, attribute)
+            if value is not None and value.isdigit():
+                tag = set_attr(tag, attribute, str(move_view(attribute, int(value))))
+        if tag != original:
+            edits.append((view.start, view.head_end, tag))
+    return edits
 
 
 def _replace_content(
