@@ -23,13 +23,14 @@ from xlapm.core.history import read_history
 from xlapm.core.portfolio import Portfolio, score_portfolio
 from xlapm.core.reading import RawTable, find_uncached_formulas, read_table
 from xlapm.core.settings import Settings, apply_overrides, load_settings
-from xlapm.errors import InputError, OwnershipConflict
+from xlapm.errors import ExcelLimitError, InputError, OwnershipConflict
 from xlapm.layout.accounts_sheet import ACCOUNTS, ADDED
 from xlapm.layout.plan import WorkbookPlan
 from xlapm.layout.quarterly_sheets import HISTORY_SHEET
 from xlapm.layout.settings_sheet import SETTINGS, settings_from_rows
 from xlapm.layout.workbook import plan_workbook
 from xlapm.package.atomic import check_writable
+from xlapm.package.limits import MAX_CELL_TEXT, excel_length, sheet_name_key
 from xlapm.package.splice import (
     SpliceReport,
     owned_sheets,
@@ -38,6 +39,7 @@ from xlapm.package.splice import (
 )
 from xlapm.progress import SILENT, Progress
 from xlapm.quarterly import QuarterlyAdditions, quarterly_additions
+from xlapm.template import native_thresholds
 from xlapm.writers.xlsx import write_workbook
 
 log = logging.getLogger(__name__)
@@ -92,7 +94,8 @@ def rebuild_workbook(
         include_accounts = True
     else:
         table = _accounts_table(workbook, settings, owned, recalculate)
-        include_accounts = table.sheet in owned
+        include_accounts = table.worksheet in owned
+    _refuse_long_text(table)
     portfolio = score_portfolio(prepare_accounts(table, settings), settings)
     history = _history(workbook, existing, owned)
     timings["read"] = time.perf_counter() - started
@@ -110,10 +113,59 @@ def rebuild_workbook(
         account_extras=additions.account_columns,
         more_sheets=additions.sheets,
     )
-    report = _write(workbook, plan, force, backup, progress)
+    if table.table is not None and table.worksheet not in owned:
+        # The person's table drives Summary's thresholds, as in the template, so
+        # native Quadrant columns follow pasted rows between rebuilds.
+        native_thresholds(plan, portfolio, table.table)
+    stale = _stale_sheets(existing, owned, plan)
+    report = _write(workbook, plan, force, backup, progress, stale)
     timings["write"] = time.perf_counter() - started
     log.debug("rebuild timings: %s", timings)
     return RebuildResult(portfolio, workbook, report, additions, timings)
+
+
+def _stale_sheets(
+    existing: list[str], owned: set[str], plan: WorkbookPlan
+) -> list[str]:
+    """Return the owned sheets this rebuild no longer writes, such as the sheet of
+    a CSM who has no accounts left, or Movements once the history is gone.
+
+    Quarter History stays even when a person emptied it: it holds the only copy
+    of past quarters. Settings is never owned, but an older xlapm marked it.
+    """
+    planned = {sheet_name_key(sheet.name) for sheet in plan.sheets}
+    planned |= {sheet_name_key(HISTORY_SHEET), sheet_name_key(SETTINGS)}
+    return [
+        name
+        for name in existing
+        if name in owned and sheet_name_key(name) not in planned
+    ]
+
+
+def _refuse_long_text(table: RawTable) -> None:
+    """Refuse text longer than an Excel cell holds, naming where it is.
+
+    Excel and the usual writers cut such text, but a CSV export or a workbook made
+    by other tools can hold it; the owned sheets could not.
+    """
+    for column in table.frame.columns:
+        for position, text in enumerate(table.frame[column].tolist()):
+            # A character takes at most two UTF-16 units: a cheap first filter.
+            long = type(text) is str and len(text) * 2 > MAX_CELL_TEXT
+            if long and excel_length(text) > MAX_CELL_TEXT:
+                raise _long_text(table, position, str(column), text)
+
+
+def _long_text(
+    table: RawTable, position: int, column: str, text: str
+) -> ExcelLimitError:
+    where = table.source + (f", sheet '{table.sheet}'" if table.sheet else "")
+    return ExcelLimitError(
+        f"{where}, row {table.rows[position]}, column '{column}': the text starting "
+        f"{text[:20]!r} has {excel_length(text):,} characters; an Excel cell holds "
+        f"at most {MAX_CELL_TEXT:,}.",
+        hint="Shorten that value, then run again.",
+    )
 
 
 def _refuse_persons_accounts(
@@ -153,7 +205,9 @@ def _settings_for(
     settings_sheet = next(
         (name for name in existing if name.casefold() == SETTINGS.casefold()), None
     )
-    if settings_sheet is not None and settings_sheet not in owned:
+    # Read even when an older xlapm marked it as its own: Settings is never
+    # rewritten once it exists, so what it holds is the person's.
+    if settings_sheet is not None:
         rows = _sheet_rows(workbook, settings_sheet)
         base = settings_from_rows(rows, base)
     return apply_overrides(base, **flags)
@@ -180,14 +234,19 @@ def _accounts_table(
             "--recalculate (uses LibreOffice).",
         )
 
-    if table.sheet in owned:
+    if table.worksheet in owned:
         keep = [name for name in table.frame.columns if name not in XLAPM_COLUMNS]
         table.frame = table.frame[keep]
     return table
 
 
 def _write(
-    workbook: Path, plan: WorkbookPlan, force: bool, backup: bool, progress: Progress
+    workbook: Path,
+    plan: WorkbookPlan,
+    force: bool,
+    backup: bool,
+    progress: Progress,
+    stale: list[str],
 ) -> SpliceReport:
     # The fragment holds only xlapm's sheets; the splice writes the workbook
     # atomically, keeping every other part of the package byte for byte.
@@ -195,7 +254,7 @@ def _write(
         fragment = Path(folder) / "owned.xlsx"
         write_workbook(plan, fragment, progress)
         return splice_owned_sheets(
-            workbook, fragment, workbook, force=force, backup=backup
+            workbook, fragment, workbook, force=force, backup=backup, remove=stale
         )
 
 

@@ -44,7 +44,8 @@ def rebuild(
 
     Reads the accounts from the workbook's Accounts table (or --sheet), the
     settings from its Settings sheet (flags win), and replaces only the sheets
-    xlapm made. The first run on a workbook adds them, Settings included.
+    xlapm made; those it no longer writes (the sheet of a CSM with no accounts
+    left) are removed. The first run on a workbook adds them, Settings included.
 
     Example:
 
@@ -65,5 +66,8 @@ def rebuild(
     report_portfolio(result.portfolio)
     changed = result.splice.replaced + result.splice.added
     click.echo(f"Rebuilt {len(changed)} sheets in {workbook}")
+    if result.splice.removed:
+        removed = ", ".join(result.splice.removed)
+        click.echo(f"Removed sheets xlapm no longer writes: {removed}")
     if result.splice.backup:
         click.echo(f"Previous version kept as {result.splice.backup}")

@@ -84,6 +84,9 @@ class RawTable:
     encoding: str | None
     delimiter: str | None
     decimal: str
+    # For workbooks: the worksheet read, and the Excel Table when there was one.
+    worksheet: str | None = None
+    table: str | None = None
 
 
 @dataclass
@@ -423,7 +426,7 @@ def _read_workbook(path: Path, sheet: str | None, decimal: str | None) -> RawTab
     logger.debug("%s: reading %s", path.name, target)
 
     frame = _clean_workbook_cells(cells.records, len(cells.headers))
-    return _raw_table(
+    table = _raw_table(
         headers=cells.headers,
         records=frame,
         rows=frame.index.to_numpy(dtype=np.int64) + cells.first_row,
@@ -433,6 +436,8 @@ def _read_workbook(path: Path, sheet: str | None, decimal: str | None) -> RawTab
         delimiter=None,
         decimal=decimal or ".",
     )
+    table.worksheet, table.table = target.sheet, target.table
+    return table
 
 
 def table_from_rows(

@@ -570,14 +570,16 @@ class Splicer:
         return Name(name.name, scope, value, name.hidden)
 
     def _missing_markers(self, names: list[Name]) -> list[Name]:
-        """Return markers for fragment sheets whose marker was not defined."""
-        marked = {
-            name.scope for name in names if name.name.lower() == OWNED_MARKER.lower()
-        }
+        """Return markers for every fragment sheet when the fragment marks none.
+
+        A fragment that marks some of its sheets marks exactly those it owns:
+        the others (Settings) belong to the person from their first day.
+        """
+        if any(name.name.lower() == OWNED_MARKER.lower() for name in names):
+            return []
         return [
             Name(OWNED_MARKER, position, OWNED_VALUE, hidden=True)
             for position in sorted(self.position.values())
-            if position not in marked
         ]
 
     @staticmethod
@@ -1102,7 +1104,8 @@ def _first_sheet_named(formula: str, gone: dict[str, str]) -> str | None:
     (``[1]Sheet1!A1``) is not to this workbook's sheet.
     """
     code = _STRING_LITERAL.sub('""', formula)
-    found = [match.group(1).replace("''", "'") for match in _QUOTED_SHEET.finditer(code)]
+    quoted = [match.group(1) for match in _QUOTED_SHEET.finditer(code)]
+    found = [reference.replace("''", "'") for reference in quoted]
     found += [match.group(1) for match in _PLAIN_SHEET.finditer(code)]
     for reference in found:
         if "[" in reference:

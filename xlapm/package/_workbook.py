@@ -354,9 +354,13 @@ def _view_edits(
     for view in _children(views, "workbookView"):
         tag = original = data[view.start : view.head_end]
         for attribute in ("activeTab", "firstSheet"):
-            value = get_attr(tag, attribute)
-            if value is not None and value.isdigit():
-                tag = set_attr(tag, attribute, str(move_view(attribute, int(value))))
+            # Both default to the first sheet when absent.
+            value = get_attr(tag, attribute) or "0"
+            if not value.isdigit():
+                continue
+            moved = move_view(attribute, int(value))
+            if moved != int(value):
+                tag = set_attr(tag, attribute, str(moved))
         if tag != original:
             edits.append((view.start, view.head_end, tag))
     return edits

@@ -6,6 +6,9 @@ XlsxWriter wrote with only xlapm's sheets) and writes a workbook in which:
 - each fragment sheet whose name matches a sheet carrying the ownership marker
   replaces it in place (same position, sheet id and relationship id);
 - each other fragment sheet is appended, in fragment order;
+- each owned sheet named in ``remove`` goes, with every part only it reaches,
+  the names scoped to it and its calculation-chain entries; the sheets after
+  it move up, and the names scoped to them and the windows' active tab follow;
 - a person's sheet with a fragment sheet's name stops the rebuild
   (``OwnershipConflict``) before anything is written;
 - every part that does not belong to a replaced sheet is copied byte for byte,
@@ -15,8 +18,9 @@ XlsxWriter wrote with only xlapm's sheets) and writes a workbook in which:
   the rest of each part keeps its bytes.
 
 ``docProps/app.xml`` is left as it was. Its sheet titles then miss the appended
-sheets, which Excel tolerates (it rewrites the part on its next save); Excel does
-reject an app.xml whose own counts disagree, which a partial rewrite could cause.
+sheets and still list removed ones, which Excel tolerates (it rewrites the part
+on its next save); Excel does reject an app.xml whose own counts disagree, which a
+partial rewrite could cause.
 
 The ownership marker is a hidden sheet-scoped defined name, ``_xlapm_owned``.
 Excel and LibreOffice keep it when they save, and it follows the sheet when a
@@ -28,7 +32,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from xlapm.package._plan import Splicer, SpliceReport
@@ -76,6 +80,7 @@ def splice_owned_sheets(
     *,
     force: bool = False,
     backup: bool = False,
+    remove: Iterable[str] = (),
 ) -> SpliceReport:
     """Write ``target``: ``original`` with the fragment's sheets spliced in.
 
@@ -83,17 +88,21 @@ def splice_owned_sheets(
         original: the person's workbook.
         fragment: a workbook holding only xlapm's sheets (written by XlsxWriter).
         target: where to write; may be ``original`` itself. Written atomically.
-        force: go on even when a person's content on a replaced sheet (a pivot
-            table, a threaded comment...) or a reference to a removed table would
-            be lost; without it, ``WouldLoseContent`` is raised.
+        force: go on even when a person's content on a replaced or removed
+            sheet (a pivot table, a threaded comment, a name scoped to it...) or
+            a reference to a removed table or sheet would be lost; without it,
+            ``WouldLoseContent`` is raised. Forced references keep their text
+            and show ``#REF!`` once Excel recalculates.
         backup: keep the previous ``target`` as ``<stem>.bak<suffix>``.
+        remove: owned sheets to take out, by name (Excel's case-insensitive
+            comparison); none of them may be in the fragment.
 
     Returns:
         A ``SpliceReport``.
 
     Raises:
         OwnershipConflict: a person's sheet, name or table has the name of one
-            xlapm would write.
+            xlapm would write, or a sheet in ``remove`` is not an owned sheet.
         WouldLoseContent: see ``force``.
         WorkbookLocked: the target is open in Excel, read-only, or the workbook
             structure is protected.
@@ -103,7 +112,7 @@ def splice_owned_sheets(
     check_writable(target)
     started = time.perf_counter()
     with _open_both(original, fragment) as (book, piece):
-        splicer = Splicer(book, piece, target, force)
+        splicer = Splicer(book, piece, target, force, remove)
         splicer.plan()
 
         def write(temp: Path) -> None:
