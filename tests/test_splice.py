@@ -22,6 +22,7 @@ import pytest
 import xlsxwriter
 from libreoffice import convert, needs_libreoffice
 from package_compare import (
+    EDITED_PARTS,
     changed_untouched_parts,
     children,
     compare_xml,
@@ -1054,3 +1055,287 @@ def test_a_person_names_on_and_into_owned_sheets_are_kept(
         b'<definedName name="MyPick" localSheetId="1">\'Matrix\'!$A$2'
         b"</definedName>" in text
     )
+
+
+# Removing the owned sheets a rebuild no longer writes.
+
+CALC_CHAIN_TYPE = (
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.calcChain+xml"
+)
+
+
+def make_rebuilt_book(path: Path, *, person_formula: str | None = None) -> Path:
+    """Write a workbook as an earlier rebuild left it: the person's Data and
+    Notes around xlapm's "Ana Lee" (a CSM sheet with a table, a note and a
+    print area) and Matrix; Notes is the active sheet and has names of its own."""
+    book = xlsxwriter.Workbook(path)
+    for name in ("Data", "Ana Lee", "Notes", "Matrix"):
+        book.add_worksheet(name).write("A1", f"{name} text")
+    data, ana, notes, matrix = book.worksheets()
+    data.write_formula("B1", person_formula or "=1+1")
+    ana.write_row(2, 0, ["Account", "ARR"])
+    ana.write_row(3, 0, ["Acme", 100])
+    ana.add_table("A3:B4", {"name": "CSM_Ana_Lee"})
+    ana.write_comment("A1", "xlapm's note")
+    ana.print_area("A1:B4")
+    notes.write_comment("A1", "the person's note")
+    notes.print_area("A1:B2")
+    notes.activate()
+    book.define_name("'Notes'!MyPick", "='Notes'!$A$1")
+    book.define_name("MyTotal", "=Data!$A$1")
+    for name in ("Ana Lee", "Matrix"):
+        book.define_name(f"'{name}'!_xlapm_owned", '="xlapm"')
+    book.close()
+    return add_calc_chain(path, [(2, 1), (3, 2), (4, 1)])
+
+
+def add_calc_chain(path: Path, entries: list[tuple[int, int]]) -> Path:
+    """Give a package a calcChain listing B1 of the sheets with these ids,
+    as Excel's save would (``(sheet id, count)`` pairs)."""
+    cells = "".join(
+        f'<c r="B{row}" i="{sheet}"/>'
+        for sheet, count in entries
+        for row in range(1, count + 1)
+    )
+    chain = (
+        '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<calcChain '
+        f'xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">{cells}'
+        "</calcChain>"
+    ).encode()
+    rel = (
+        b'<Relationship Id="rId99" Type="http://schemas.openxmlformats.org/'
+        b'officeDocument/2006/relationships/calcChain" Target="calcChain.xml"/>'
+    )
+    override = (
+        f'<Override PartName="/xl/calcChain.xml" ContentType="{CALC_CHAIN_TYPE}"/>'
+    ).encode()
+    staged = path.with_name(f"staged-{path.name}")
+    with (
+        zipfile.ZipFile(path) as old,
+        zipfile.ZipFile(staged, "w", zipfile.ZIP_DEFLATED) as new,
+    ):
+        for info in old.infolist():
+            data = old.read(info)
+            if info.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(b"</Relationships>", rel + b"</Relationships>")
+            elif info.filename == "[Content_Types].xml":
+                data = data.replace(b"</Types>", override + b"</Types>")
+            new.writestr(info, data)
+        new.writestr("xl/calcChain.xml", chain)
+    staged.replace(path)
+    return path
+
+
+def names_of(path: Path) -> dict[tuple[str, str | None], str]:
+    """Return the defined names of a workbook: (name, localSheetId) -> formula."""
+    names = parse(workbook_xml(path)).find(f"{MAIN}definedNames")
+    return {(n.get("name"), n.get("localSheetId")): n.text for n in names}
+
+
+def matrix_only_fragment(path: Path) -> Path:
+    """A fragment with only the Matrix sheet, as the next rebuild writes it."""
+    book = xlsxwriter.Workbook(path)
+    book.add_worksheet("Matrix").write("A1", "Matrix v2")
+    book.define_name("'Matrix'!_xlapm_owned", '="xlapm"')
+    book.close()
+    return path
+
+
+ANA_PARTS = {
+    "xl/worksheets/sheet2.xml",
+    "xl/worksheets/_rels/sheet2.xml.rels",
+    "xl/tables/table1.xml",
+    "xl/comments1.xml",
+    "xl/drawings/vmlDrawing1.vml",
+}
+
+
+def test_a_stale_owned_sheet_goes_with_its_parts_names_and_chain_entries(
+    tmp_path: Path,
+) -> None:
+    """The sheets after it move up: names scoped to them, the active tab and
+    the calcChain follow; every part of the person's stays byte for byte."""
+    book = make_rebuilt_book(tmp_path / "book.xlsx")
+    result = tmp_path / "result.xlsx"
+
+    report = splice_owned_sheets(
+        book, matrix_only_fragment(tmp_path / "f.xlsx"), result, remove=["ana lee"]
+    )
+
+    assert (report.replaced, report.added, report.removed) == (
+        ["Matrix"],
+        [],
+        ["Ana Lee"],
+    )
+    assert sheet_names(result) == ["Data", "Notes", "Matrix"]
+    assert owned_sheets(result) == ["Matrix"]
+    parts = read_parts(result)
+    assert ANA_PARTS.isdisjoint(parts)
+    assert "/xl/tables/table1.xml" not in parts["[Content_Types].xml"].decode()
+    assert b"sheet2.xml" not in parts["xl/_rels/workbook.xml.rels"]
+    assert names_of(result) == {
+        ("MyTotal", None): "Data!$A$1",
+        ("MyPick", "1"): "'Notes'!$A$1",
+        ("_xlnm.Print_Area", "1"): "Notes!$A$1:$B$2",
+        ("_xlapm_owned", "2"): '"xlapm"',
+    }
+    view = parse(parts["xl/workbook.xml"]).find(f"{MAIN}bookViews/{MAIN}workbookView")
+    assert view.get("activeTab") == "1"
+    chain = parse(parts["xl/calcChain.xml"])
+    assert [(c.get("r"), c.get("i")) for c in chain] == [("B1", "3"), ("B2", "3")]
+    # Matrix is rebuilt, Ana Lee's parts are gone: all else is as it was.
+    rebuilt = {"xl/worksheets/sheet4.xml", "xl/calcchain.xml"}
+    changed = changed_untouched_parts(book, result, EDITED_PARTS | rebuilt)
+    assert sorted(changed) == sorted(f"{name}: missing" for name in ANA_PARTS)
+    assert sheet_content(result, "Notes")["A1"][0] == "Notes text"
+    assert sheet_content(result, "Matrix")["A1"][0] == "Matrix v2"
+
+
+def test_the_active_sheet_removed_hands_over_to_the_next_visible_one(
+    tmp_path: Path,
+) -> None:
+    book = make_rebuilt_book(tmp_path / "book.xlsx")
+    ana_active = rewrite_member(
+        book,
+        tmp_path / "active.xlsx",
+        "xl/workbook.xml",
+        lambda data: data.replace(b'activeTab="2"', b'activeTab="1"'),
+    )
+
+    splice_owned_sheets(
+        ana_active,
+        matrix_only_fragment(tmp_path / "f.xlsx"),
+        ana_active,
+        remove=["Ana Lee"],
+    )
+
+    view = parse(workbook_xml(ana_active)).find(f"{MAIN}bookViews/{MAIN}workbookView")
+    assert sheet_names(ana_active)[int(view.get("activeTab"))] == "Notes"
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        (
+            "Notes",
+            "Sheet 'Notes' in book.xlsx was made by a person; xlapm removes only "
+            "sheets it made",
+        ),
+        ("Bo Chen", "book.xlsx has no sheet 'Bo Chen' to remove"),
+    ],
+)
+def test_only_owned_sheets_can_be_removed(
+    name: str, message: str, tmp_path: Path
+) -> None:
+    book = make_rebuilt_book(tmp_path / "book.xlsx")
+    before = book.read_bytes()
+
+    with pytest.raises(OwnershipConflict) as raised:
+        splice_owned_sheets(
+            book, matrix_only_fragment(tmp_path / "f.xlsx"), book, remove=[name]
+        )
+
+    assert str(raised.value) == message
+    assert book.read_bytes() == before
+
+
+@pytest.mark.parametrize(
+    ("formula", "loss"),
+    [
+        ("='Ana Lee'!B4*2", "Sheet 'Data' refers to sheet 'Ana Lee'"),
+        ("=SUM(Data:'Ana Lee'!A1)", "Sheet 'Data' refers to sheet 'Ana Lee'"),
+        ("=SUM(CSM_Ana_Lee[ARR])", "part xl/worksheets/sheet1.xml uses a table"),
+    ],
+)
+def test_a_person_formula_on_a_removed_sheet_is_not_broken_silently(
+    formula: str, loss: str, tmp_path: Path
+) -> None:
+    book = make_rebuilt_book(tmp_path / "book.xlsx", person_formula=formula)
+    fragment = matrix_only_fragment(tmp_path / "f.xlsx")
+    before = book.read_bytes()
+
+    with pytest.raises(WouldLoseContent) as raised:
+        splice_owned_sheets(book, fragment, book, remove=["Ana Lee"])
+
+    assert str(raised.value).startswith(f"Rebuilding book.xlsx would lose: {loss}")
+    assert book.read_bytes() == before
+    report = splice_owned_sheets(book, fragment, book, force=True, remove=["Ana Lee"])
+    assert report.removed == ["Ana Lee"]
+    assert sheet_content(book, "Data")["B1"][0] == formula
+
+
+def test_a_person_name_on_or_into_a_removed_sheet_is_not_lost_silently(
+    tmp_path: Path,
+) -> None:
+    """A name scoped to the sheet would vanish; one pointing into it would
+    break. A string constant that merely mentions the sheet is no reference."""
+    book = make_rebuilt_book(tmp_path / "book.xlsx")
+    mine = (
+        b'<definedName name="AnaPick" localSheetId="1">\'Ana Lee\'!$A$1'
+        b"</definedName><definedName name=\"AnaTotal\">'Ana Lee'!$B$4"
+        b'</definedName><definedName name="Label">"\'Ana Lee\'!A1"</definedName>'
+    )
+    named = rewrite_member(
+        book,
+        tmp_path / "named.xlsx",
+        "xl/workbook.xml",
+        lambda data: data.replace(b"</definedNames>", mine + b"</definedNames>"),
+    )
+    fragment = matrix_only_fragment(tmp_path / "f.xlsx")
+
+    with pytest.raises(WouldLoseContent) as raised:
+        splice_owned_sheets(named, fragment, named, remove=["Ana Lee"])
+
+    assert str(raised.value) == (
+        "Rebuilding named.xlsx would lose: Name 'Ana Lee'!AnaPick belongs to "
+        "sheet 'Ana Lee', which the rebuild removes (and 1 more)"
+    )
+    report = splice_owned_sheets(named, fragment, named, force=True, remove=["Ana Lee"])
+    assert (
+        "forced: Name 'AnaTotal' refers to sheet 'Ana Lee', which the rebuild "
+        "removes" in report.dropped
+    )
+    names = names_of(named)
+    assert ("AnaPick", "1") not in names
+    assert names[("AnaTotal", None)] == "'Ana Lee'!$B$4"
+    assert names[("Label", None)] == "\"'Ana Lee'!A1\""
+
+
+def test_a_protected_structure_stops_a_removal(tmp_path: Path) -> None:
+    book = make_rebuilt_book(tmp_path / "book.xlsx")
+    locked = rewrite_member(
+        book,
+        tmp_path / "locked.xlsx",
+        "xl/workbook.xml",
+        lambda data: data.replace(
+            b"<bookViews>", b'<workbookProtection lockStructure="1"/><bookViews>'
+        ),
+    )
+
+    with pytest.raises(WorkbookLocked) as raised:
+        splice_owned_sheets(
+            locked,
+            matrix_only_fragment(tmp_path / "f.xlsx"),
+            locked,
+            remove=["Ana Lee"],
+        )
+
+    assert str(raised.value) == (
+        "locked.xlsx has its structure protected, so xlapm cannot remove the "
+        "sheets Ana Lee"
+    )
+
+
+@needs_libreoffice
+@pytest.mark.libreoffice
+def test_libreoffice_opens_a_workbook_after_a_removal(tmp_path: Path) -> None:
+    book = make_rebuilt_book(tmp_path / "book.xlsx")
+    splice_owned_sheets(
+        book, matrix_only_fragment(tmp_path / "f.xlsx"), book, remove=["Ana Lee"]
+    )
+
+    converted = convert(book, tmp_path / "converted")
+
+    assert sheet_names(converted) == ["Data", "Notes", "Matrix"]
+    assert owned_sheets(converted) == ["Matrix"]
+    assert sheet_content(converted, "Data")["B1"][0] == "=1+1"

@@ -22,6 +22,7 @@ row out; ``Accounts[ARR]`` (a whole column) is read by both.
 from __future__ import annotations
 
 import datetime
+import math
 import re
 from collections.abc import Sequence
 from pathlib import Path
@@ -37,6 +38,7 @@ from xlapm.layout.plan import (
     Cells,
     Column,
     Formula,
+    Merge,
     SheetPlan,
     Style,
     Table,
@@ -182,7 +184,10 @@ def template_plan(
         more_sheets=sheets,
     )
     native_thresholds(plan, portfolio, ACCOUNTS)
-    plan.sheets[:0] = [instructions_sheet(), accounts_sheet(portfolio)]
+    plan.sheets[:0] = [
+        instructions_sheet(portfolio.settings),
+        accounts_sheet(portfolio),
+    ]
     plan.title = "Account Prioritization Matrix template"
     return plan
 
@@ -209,8 +214,12 @@ def sample_portfolio(
     return score_portfolio(prepare_accounts(table, settings), settings)
 
 
-def instructions_sheet() -> SheetPlan:
-    """How to install the add-in, use the buttons and paste a CRM export."""
+def instructions_sheet(settings: Settings | None = None) -> SheetPlan:
+    """How to install the add-in, use the buttons and paste a CRM export.
+
+    Beside the text, a small coloured 2x2 shows where each quadrant sits.
+    """
+    settings = settings or Settings()
     sheet = SheetPlan(name=INSTRUCTIONS, gridlines=False, owned=False)
     sheet.blocks += [
         Cells(0, 0, [["Account Prioritization Matrix"]], look.TITLE),
@@ -221,9 +230,38 @@ def instructions_sheet() -> SheetPlan:
     for heading, lines in _INSTRUCTIONS:
         sheet.blocks.append(Cells(row, 0, [[heading]], look.HEADING))
         sheet.blocks.append(Cells(row + 1, 0, [[line] for line in lines], look.WRAP))
+        for offset, line in enumerate(lines):
+            # Excel does not size rows to wrapped text on opening; give each
+            # line the height its text needs in the 96-character column.
+            sheet.heights[row + 1 + offset] = 15 * max(1, math.ceil(len(line) / 96))
         row += len(lines) + 2
-    sheet.widths = {0: 110}
+    sheet.blocks += _quadrant_picture(settings)
+    sheet.widths = {0: 100, 1: 3, 2: 20, 3: 20}
+    sheet.page.fit_width, sheet.page.fit_height = 1, 0
+    sheet.page.landscape = True
     return sheet
+
+
+def _quadrant_picture(settings: Settings) -> list[Merge | Cells]:
+    # The board in miniature: revenue up, health to the right, as on Matrix.
+    blocks: list[Merge | Cells] = [
+        Cells(3, 2, [["High revenue ↑", None]], look.LABEL),
+    ]
+    for top, keys in ((4, ("invest", "tier1")), (7, ("ramp", "maintain"))):
+        for side, key in enumerate(keys):
+            quadrant = settings.quadrants[key]
+            style = Style(
+                bold=True,
+                fill=quadrant.colour,
+                align="center",
+                valign="center",
+                wrap=True,
+                font_colour=look.ink_on(quadrant.colour),
+            )
+            text = f"{quadrant.name}\n{quadrant.approach.value}"
+            blocks.append(Merge(top, 2 + side, top + 2, 2 + side, text, style))
+    blocks.append(Cells(10, 2, [["Low health", "High health →"]], look.LABEL))
+    return blocks
 
 
 def accounts_sheet(portfolio: Portfolio) -> SheetPlan:
