@@ -132,3 +132,66 @@ def children(data: bytes, local: str) -> list[list[str]]:
 def is_prefix(before: list[list[str]], after: list[list[str]]) -> bool:
     """Tell whether ``after`` starts with every entry of ``before``, in order."""
     return after[: len(before)] == before
+
+
+# Collections a splice appends to in the parts it edits; what a person had in
+# them must stay first, in order.
+STYLE_COLLECTIONS = (
+    "numFmts",
+    "fonts",
+    "fills",
+    "borders",
+    "cellXfs",
+    "dxfs",
+    "cellStyleXfs",
+    "cellStyles",
+)
+
+
+def lost_from_edited_parts(original: Path, result: Path) -> list[str]:
+    """Return what the edited parts of ``result`` lost of ``original``'s entries.
+
+    workbook.xml keeps everything outside its sheet list and names, and every
+    one of those (sheets in order, names anywhere); styles and shared strings
+    keep their entries first; content types and workbook relationships lose
+    nothing.
+    """
+    before, after = read_parts(original), read_parts(result)
+    problems = [
+        f"workbook.xml {line}"
+        for line in compare_xml(
+            before["xl/workbook.xml"],
+            after["xl/workbook.xml"],
+            skip={"sheets", "definedNames"},
+        )
+    ]
+    if not is_prefix(
+        children(before["xl/workbook.xml"], "sheets"),
+        children(after["xl/workbook.xml"], "sheets"),
+    ):
+        problems.append("workbook.xml: the person's sheets are not first, in order")
+    new_names = children(after["xl/workbook.xml"], "definedNames")
+    problems += [
+        f"workbook.xml: name lost {name[0]}"
+        for name in children(before["xl/workbook.xml"], "definedNames")
+        if name not in new_names
+    ]
+    for local in STYLE_COLLECTIONS:
+        if not is_prefix(
+            children(before["xl/styles.xml"], local),
+            children(after["xl/styles.xml"], local),
+        ):
+            problems.append(f"styles.xml: {local} changed")
+    if "xl/sharedStrings.xml" in before and not is_prefix(
+        children(before["xl/sharedStrings.xml"], "sst"),
+        children(after["xl/sharedStrings.xml"], "sst"),
+    ):
+        problems.append("sharedStrings.xml: strings changed")
+    for part in ("[Content_Types].xml", "xl/_rels/workbook.xml.rels"):
+        kept = flatten(parse(after[part]))
+        problems += [
+            f"{part}: lost {line}"
+            for line in flatten(parse(before[part]))
+            if line not in kept
+        ]
+    return problems

@@ -23,7 +23,12 @@ from xlapm.core.history import read_history
 from xlapm.core.portfolio import Portfolio, score_portfolio
 from xlapm.core.reading import RawTable, find_uncached_formulas, read_table
 from xlapm.core.settings import Settings, apply_overrides, load_settings
-from xlapm.errors import ExcelLimitError, InputError, OwnershipConflict
+from xlapm.errors import (
+    ExcelLimitError,
+    FileProblem,
+    InputError,
+    OwnershipConflict,
+)
 from xlapm.layout.accounts_sheet import ACCOUNTS, ADDED
 from xlapm.layout.plan import WorkbookPlan
 from xlapm.layout.quarterly_sheets import HISTORY_SHEET
@@ -253,9 +258,19 @@ def _write(
     with tempfile.TemporaryDirectory(prefix="xlapm-fragment-") as folder:
         fragment = Path(folder) / "owned.xlsx"
         write_workbook(plan, fragment, progress)
-        return splice_owned_sheets(
-            workbook, fragment, workbook, force=force, backup=backup, remove=stale
-        )
+        try:
+            return splice_owned_sheets(
+                workbook, fragment, workbook, force=force, backup=backup, remove=stale
+            )
+        except OSError as error:
+            # A full disk or a vanished folder: the atomic save has already
+            # put everything back, so say so instead of showing a traceback.
+            raise FileProblem(
+                f"Could not save {workbook.name}: {error.strerror or error}; "
+                "the workbook is as it was.",
+                hint="Fix the cause (free disk space, reconnect the drive), then "
+                "run again.",
+            ) from error
 
 
 def _sheet_rows(workbook: Path, sheet: str) -> list[list[Any]]:

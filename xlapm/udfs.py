@@ -167,11 +167,8 @@ def APM_TIER(  # noqa: N802 - Excel function names are upper case
         "health threshold": _threshold_metric(blocks, "health", book, shape),
     }
     codes = quadrant_codes(*(metric.values for metric in metrics.values()))
-
-    names = np.array([*book.quadrant_names, UNSCORED], dtype=object)
-    tiers = names[codes]
-    _explain_unscored(tiers, codes < 0, metrics)
-    return _rows(tiers, shape, codes, names)
+    labels, codes = _tier_labels(codes, book.quadrant_names, metrics)
+    return _rows_of_codes(codes, labels, shape)
 
 
 @xw.func(category=CATEGORY)
@@ -207,7 +204,7 @@ def APM_PLAYBOOK(  # noqa: N802
     block = _Block.of(quadrant)
     codes, distinct = pd.factorize(pd.Series(block.cells, dtype=object))
     lines = np.array([*(_playbook_of(v, texts) for v in distinct), ""], dtype=object)
-    return _rows(lines[codes], block.shape)
+    return _rows_of_codes(codes, lines, block.shape)
 
 
 @xw.func(category=CATEGORY)
@@ -244,8 +241,8 @@ def APM_SEGMENT(revenue: Any, caller: Any = None) -> Any:  # noqa: N802
         return f"{UNSCORED}: revenue is a range with rows of different lengths"
     metric = _Metric.of_block(block, block.shape)
     segments = names[segment_codes(metric.values, settings)]
-    unreadable = metric.problems != None  # noqa: E711 - elementwise
-    _explain_unscored(segments, unreadable, {"revenue": metric})
+    unreadable = np.flatnonzero(metric.problems != None)  # noqa: E711 - elementwise
+    segments[unreadable] = _reasons(unreadable, {"revenue": metric})
     segments[metric.blank] = ""
     return _rows(segments, block.shape)
 
@@ -429,15 +426,25 @@ class _Block:
             # A flat list from Python is a column: Excel's ndim=2 never gives one.
             return cls(list(value), (len(value), 1))
 
+        # Most calls pass one column, so that shape is tried first.
+        column = _cells_of_column(value)
+        if column is not None:
+            return cls(column, (len(value), 1))
         widths = set(map(len, value))
         if len(widths) != 1:
             return cls([], None)
-        width = widths.pop()
-        # Most calls pass one column; picking its cells is the fastest flattening.
-        if width == 1:
-            return cls(list(map(itemgetter(0), value)), (len(value), 1))
         cells = list(chain.from_iterable(value))
-        return cls(cells, (len(value), width))
+        return cls(cells, (len(value), widths.pop()))
+
+
+def _cells_of_column(rows: Sequence[Any]) -> list[Any] | None:
+    """The cells of one-cell rows; None when a row has more cells, or fewer."""
+    # Unpacking checks each row's width and picks its cell in the same step,
+    # about three times faster than measuring every row first.
+    try:
+        return [cell for (cell,) in rows]
+    except (TypeError, ValueError):
+        return None
 
 
 def _common_shape(blocks: dict[str, _Block]) -> tuple[int, int] | str:
@@ -454,29 +461,30 @@ def _common_shape(blocks: dict[str, _Block]) -> tuple[int, int] | str:
         return f"{UNSCORED}: the ranges have different sizes ({sizes})"
 
 
-def _rows(
-    values: np.ndarray,
-    shape: tuple[int, int],
-    codes: np.ndarray | None = None,
-    names: np.ndarray | None = None,
-) -> list[tuple[Any, ...]]:
-    """Flat results as rows of tuples: what COM hands Excel, built in C loops.
+def _rows(values: np.ndarray, shape: tuple[int, int]) -> list[tuple[Any, ...]]:
+    """Flat results as rows of tuples: what COM hands Excel, built in C loops."""
+    flat = values.tolist()
+    if shape[1] == 1:
+        return list(zip(flat))
+    return list(zip(*[iter(flat)] * shape[1], strict=True))
 
-    With ``codes`` into ``names`` (a column of quadrants), rows share one tuple per
-    name, which is safe as tuples cannot change; only unscored cells (code -1),
-    whose text says why, get their own.
+
+def _rows_of_codes(
+    codes: np.ndarray, labels: np.ndarray, shape: tuple[int, int]
+) -> list[tuple[Any, ...]]:
+    """``labels[codes]`` as rows of tuples (code -1 is the last label).
+
+    In a column, rows with the same label share one tuple, which is safe as tuples
+    cannot change: one ``tolist`` builds the whole result, with no tuple per row.
     """
     if shape[1] != 1:
-        flat = values.tolist()
-        return list(zip(*[iter(flat)] * shape[1], strict=True))
-    if codes is None or names is None:
-        return list(zip(values.tolist()))
+        return _rows(labels[codes], shape)
 
-    boxes = [(name,) for name in names.tolist()]
-    rows = list(map(boxes.__getitem__, codes.tolist()))
-    for position in np.flatnonzero(codes < 0).tolist():
-        rows[position] = (values[position],)
-    return rows
+    boxes = np.empty(len(labels), dtype=object)
+    for index, label in enumerate(labels.tolist()):
+        # One by one: numpy would read a list of tuples as a 2-D block.
+        boxes[index] = (label,)
+    return boxes[codes].tolist()
 
 
 @dataclass(frozen=True)
@@ -484,6 +492,8 @@ class _Metric:
     """Cells read as numbers, flat: NaN and a problem where a cell is unreadable.
 
     ``problems`` is None where a cell is fine; ``blank`` marks the blank cells.
+    The arrays may be read-only views (one threshold for every row): never write
+    into them, make new ones.
     """
 
     values: np.ndarray
@@ -501,15 +511,27 @@ class _Metric:
         )
 
     @classmethod
+    def constant(cls, count: int, value: float, problem: str | None) -> _Metric:
+        """The same reading for ``count`` cells, as views of a single cell."""
+        parts = (
+            np.array([value], dtype=np.float64),
+            np.zeros(1, dtype=bool),
+            np.array([problem], dtype=object),
+            np.zeros(1, dtype=bool),
+        )
+        return cls(*(np.broadcast_to(part, (count,)) for part in parts))
+
+    @classmethod
     def of_block(cls, block: _Block, shape: tuple[int, int]) -> _Metric:
         """Read ``block`` and stretch it to ``shape`` (a 1x1 block to every row)."""
         metric = cls.of_cells(block.cells)
         if block.shape == shape:
             return metric
         parts = (metric.values, metric.percent, metric.problems, metric.blank)
+        # reshape, unlike ravel, keeps a stretched single cell a view: no copy.
         return cls(
             *(
-                np.broadcast_to(part.reshape(block.shape), shape).ravel()
+                np.broadcast_to(part.reshape(block.shape), shape).reshape(-1)
                 for part in parts
             )
         )
@@ -520,14 +542,18 @@ class _Metric:
 
         Both give the answer of ``parse_number`` for every cell.
         """
-        count = len(cells)
-        if infer_dtype(cells, skipna=True) in _NUMBERS_ONLY:
-            numbers = _floats(cells)
+        objects = np.fromiter(cells, dtype=object, count=len(cells))
+        # pandas looks at every cell's type in one C loop (None and NaN skipped).
+        if infer_dtype(objects, skipna=True) in _NUMBERS_ONLY:
+            numbers = _floats(objects)
             if numbers is not None:
                 return cls._of_numbers(numbers)
+        return cls._of_mixed(cells, objects)
 
-        objects = np.empty(count, dtype=object)
-        objects[:] = cells
+    @classmethod
+    def _of_mixed(cls, cells: list[Any], objects: np.ndarray) -> _Metric:
+        """Plain numbers and None by numpy in one go, the other cells by the core."""
+        count = len(cells)
         # Type by type in C: no Python function runs per cell.
         plain = np.fromiter(
             map(_PLAIN_TYPES.__contains__, map(type, cells)), dtype=bool, count=count
@@ -582,11 +608,15 @@ class _Metric:
         return _Metric(values, self.percent, problems, self.blank)
 
 
-def _floats(cells: list[Any]) -> np.ndarray | None:
-    """Plain numbers as floats (None is NaN); None when an integer is too large."""
+def _floats(objects: np.ndarray) -> np.ndarray | None:
+    """Plain numbers as floats (None is NaN); None when one cannot be a float.
+
+    That is an integer too large for a float, or a missing value pandas skipped
+    that is not None or NaN (``pd.NA``): the careful path says why.
+    """
     try:
-        return np.array(cells, dtype=np.float64)
-    except OverflowError:
+        return objects.astype(np.float64)
+    except (OverflowError, TypeError, ValueError):
         return None
 
 
@@ -597,12 +627,10 @@ def _threshold_metric(
     block = blocks.get(f"{axis} threshold")
     if block is None:
         default = getattr(book, f"{axis}_threshold")
-        metric = _Metric.empty(shape[0] * shape[1])
+        count = shape[0] * shape[1]
         if default is None:
-            metric.problems[:] = _NOT_SET
-        else:
-            metric.values[:] = default
-        return metric
+            return _Metric.constant(count, np.nan, _NOT_SET)
+        return _Metric.constant(count, default, None)
 
     metric = _Metric.of_block(block, shape)
     if axis == "health" and book.scale is HealthScale.PERCENT:
@@ -611,26 +639,37 @@ def _threshold_metric(
     return metric
 
 
-def _explain_unscored(
-    results: np.ndarray, unscored: np.ndarray, metrics: dict[str, _Metric]
-) -> None:
-    """Put the reason in every unscored cell; the first metric with a problem wins,
-    in the order of ``metrics``, as in the one-account path. Blank rows get ""."""
-    positions = np.flatnonzero(unscored)
-    if not positions.size:
-        return
+def _tier_labels(
+    codes: np.ndarray, quadrant_names: list[str], metrics: dict[str, _Metric]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every cell's text as a code into a few labels: the quadrant names, "" for a
+    blank row, then each distinct reason an account is unscored.
 
+    ``codes`` are ``quadrant_codes`` and are changed in place. A blank row (revenue
+    and health blank) shows "" whatever else is missing, as one account does.
+    """
+    blank = metrics["revenue"].blank & metrics["health"].blank
+    codes[blank] = len(quadrant_names)
+
+    unscored = np.flatnonzero(codes < 0)
+    kinds, reasons = pd.factorize(_reasons(unscored, metrics))
+    codes[unscored] = len(quadrant_names) + 1 + kinds
+    return np.array([*quadrant_names, "", *reasons], dtype=object), codes
+
+
+def _reasons(positions: np.ndarray, metrics: dict[str, _Metric]) -> np.ndarray:
+    """Why the accounts at ``positions`` are unscored: the first metric with a
+    problem wins, in the order of ``metrics``, as in the one-account path."""
     reasons = np.full(positions.size, UNSCORED, dtype=object)
+    if not positions.size:
+        return reasons
+
     # Written last wins, so the metrics go in reverse order of precedence.
     for label, metric in reversed(metrics.items()):
         problems = metric.problems[positions]
         found = problems != None  # noqa: E711 - elementwise
         reasons[found] = f"{UNSCORED}: {label} " + problems[found]
-    results[positions] = reasons
-    blank = metrics["revenue"].blank
-    if "health" in metrics:
-        blank = blank & metrics["health"].blank
-    results[blank] = ""
+    return reasons
 
 
 def _single(value: Any) -> Any:

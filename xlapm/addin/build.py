@@ -9,7 +9,9 @@ lives in, matched to the installed xlwings version. The build then:
 
 - replaces the template's ribbon with ``workbook/ribbon.xml``;
 - replaces its one ``RunMain`` callback module with the modules in
-  ``workbook/vba/*.bas``, one ribbon callback per button;
+  ``workbook/vba/*.bas``: one ribbon callback per button, and ``xlwings_udfs``,
+  the VBA wrappers through which Excel calls the ``APM_`` formulas (written by
+  ``write_udf_wrappers`` from ``xlapm.udfs`` with xlwings' own generator);
 - renames the VBA project and the xlwings ``PROJECT_NAME`` from ``myaddin`` to
   ``xlapm``, and turns on the add-in's ``xlapm.conf`` settings sheet with
   ``UDF Modules`` set to ``xlapm.udfs``;
@@ -37,6 +39,7 @@ from xml.sax.saxutils import escape
 import defusedxml.ElementTree as SafeET
 
 from xlapm.addin import _ovba
+from xlapm.addin.udf_wrappers import WRAPPER_MODULE, udf_wrapper_vba
 from xlapm.errors import FileProblem, WorkbookLocked
 
 logger = logging.getLogger(__name__)
@@ -60,6 +63,9 @@ SOURCES = Path(__file__).resolve().parents[2] / "workbook"
 
 SHIPPED_ADDIN = Path(__file__).with_name(f"{ADDIN_NAME}.xlam")
 """The copy inside the package, for people who ``pip install xlapm``."""
+
+UDF_WRAPPERS = SOURCES / "vba" / f"{WRAPPER_MODULE}.bas"
+"""The generated VBA wrappers of the UDFs, committed so a review shows them."""
 
 _TEMPLATE = "quickstart_addin_ribbon.xlam"
 _TEMPLATE_NAME = "myaddin"
@@ -120,6 +126,7 @@ def build_addin(target: Path, *, sources: Path | None = None) -> Path:
     ribbon = _read_ribbon(sources / "ribbon.xml")
     callbacks = _read_callback_modules(sources / "vba")
     _check_actions(ribbon, callbacks)
+    _check_udf_wrappers(sources / "vba", callbacks)
 
     parts = {name: template[name] for name in _TEMPLATE_PARTS_KEPT}
     parts |= {
@@ -138,15 +145,47 @@ def build_addin(target: Path, *, sources: Path | None = None) -> Path:
     return target
 
 
-def build_shipped_addins() -> tuple[Path, Path]:
-    """Rebuild ``workbook/xlapm.xlam`` and copy it into the package.
+def build_shipped_addins() -> tuple[Path, Path, Path]:
+    """Regenerate the UDF wrappers, rebuild ``workbook/xlapm.xlam``, copy it.
+
+    Run it after changing a UDF, the ribbon or a ``.bas`` file, or after
+    upgrading xlwings; the tests fail until the committed files match.
 
     Returns:
-        The two files written: the committed add-in and the packaged copy.
+        The three files written: ``workbook/vba/xlwings_udfs.bas``, the
+        committed add-in and the copy in the package.
     """
+    wrappers = write_udf_wrappers()
     committed = build_addin(SOURCES / f"{ADDIN_NAME}.xlam")
     shutil.copyfile(committed, SHIPPED_ADDIN)
-    return committed, SHIPPED_ADDIN
+    return wrappers, committed, SHIPPED_ADDIN
+
+
+def write_udf_wrappers(target: Path | None = None) -> Path:
+    """Write the ``xlwings_udfs`` module for the add-in's UDF modules.
+
+    It is the module xlwings' "Import Functions" would put in the add-in: one
+    VBA Function per ``@xw.func`` of ``xlapm.udfs`` (see ``udf_wrappers``).
+
+    Args:
+        target: the ``.bas`` file to write; defaults to ``UDF_WRAPPERS``.
+
+    Returns:
+        ``target``.
+    """
+    target = UDF_WRAPPERS if target is None else target
+    text = udf_wrapper_vba(
+        ADDIN_SETTINGS["UDF Modules"], workbook_name=f"{ADDIN_NAME}.xlam"
+    )
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text, encoding="utf-8", newline="\n")
+    except OSError as error:
+        raise FileProblem(
+            f"Cannot write the UDF wrappers {target}: {error}."
+        ) from error
+    logger.info("wrote %s", target)
+    return target
 
 
 def install_addin(addin: Path | None = None) -> str:
@@ -225,7 +264,10 @@ def _read_ribbon(path: Path) -> bytes:
 
 
 def _read_callback_modules(folder: Path) -> list[_ovba.VbaModule]:
-    """Read each ``.bas`` file as a standard module named after the file."""
+    """Read each ``.bas`` file as a standard module named after the file.
+
+    Sorted by file name, so the modules keep one order in the VBA project.
+    """
     files = sorted(folder.glob("*.bas"))
     if not files:
         raise FileProblem(f"{folder} has no .bas files with the ribbon callbacks.")
@@ -281,6 +323,16 @@ def _check_actions(ribbon: bytes, modules: list[_ovba.VbaModule]) -> None:
                 f"file defines Sub {sub}(control As IRibbonControl) there.",
                 hint="Add the Sub to a .bas file in workbook/vba, or fix onAction.",
             )
+
+
+def _check_udf_wrappers(folder: Path, modules: list[_ovba.VbaModule]) -> None:
+    """Fail unless the UDF wrappers are there: without them Excel has no APM_."""
+    if WRAPPER_MODULE not in {module.name for module in modules}:
+        raise FileProblem(
+            f"{folder} has no {WRAPPER_MODULE}.bas, so Excel would not know the "
+            "APM_ formulas.",
+            hint="Write it with `xlapm addin build`.",
+        )
 
 
 def ribbon_callbacks(source: str) -> list[str]:

@@ -46,7 +46,7 @@ def main(debug: bool) -> None:
 
 def _register() -> None:
     # Each command group lives in its own module; importing registers it.
-    from xlapm.cli import build, rebuild, snapshot, template  # noqa: F401
+    from xlapm.cli import addin, build, rebuild, snapshot, template  # noqa: F401
 
 
 _register()

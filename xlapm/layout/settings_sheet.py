@@ -7,6 +7,7 @@ once in the template.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from xlapm.core.settings import QUADRANT_KEYS, HealthScale, Settings, ThresholdRule
@@ -63,8 +64,11 @@ def plan_settings_sheet(
     settings: Settings,
     columns: tuple[str, str] | None = None,
     health_scale: HealthScale | None = None,
+    csms: Sequence[str] = (),
 ) -> SheetPlan:
     """The Settings sheet for ``settings``, with the columns and scale found.
+
+    ``csms`` get a row each for their hours per quarter.
 
     The thresholds in force live on the Summary sheet (an owned sheet that every
     rebuild refreshes); this sheet holds only what a person chooses.
@@ -113,6 +117,7 @@ def plan_settings_sheet(
 
     sheet.blocks += _quadrant_rows(settings, names)
     sheet.blocks += _segment_rows(settings, names)
+    sheet.blocks += _planning_rows(settings, csms)
     sheet.widths = {0: 26, 1: 22, 2: 60, 3: 30, 4: 26}
     sheet.names = names
     return sheet
@@ -159,8 +164,14 @@ def _quadrant_rows(settings: Settings, names: list[DefinedName]) -> list[Cells]:
     top = QUADRANT_TOP
     blocks = [
         Cells(top - 1, 0, [["Quadrant"]], look.HEADING),
-        Cells(top, 0, [["Key", "Name", "Colour", "Approach", "Cadence"]], look.LABEL),
+        Cells(
+            top,
+            0,
+            [["Key", "Name", "Colour", "Approach", "Cadence", "Effort weight"]],
+            look.LABEL,
+        ),
     ]
+    weights = settings.quarterly.quadrant_weights
     for offset, key in enumerate(QUADRANT_KEYS):
         quadrant = settings.quadrants[key]
         row = top + 1 + offset
@@ -169,7 +180,12 @@ def _quadrant_rows(settings: Settings, names: list[DefinedName]) -> list[Cells]:
             Cells(row, 0, [[key]], look.LABEL),
             Cells(row, 1, [[quadrant.name]], look.INPUT),
             Cells(row, 2, [[quadrant.colour]], swatch),
-            Cells(row, 3, [[quadrant.approach.value, quadrant.cadence]], look.INPUT),
+            Cells(
+                row,
+                3,
+                [[quadrant.approach.value, quadrant.cadence, weights.of(key)]],
+                look.INPUT,
+            ),
         ]
         names.append(DefinedName(f"APM_{key.title()}Name", f"={SETTINGS}!$B${row + 1}"))
     return blocks
@@ -179,21 +195,77 @@ def _segment_rows(settings: Settings, names: list[DefinedName]) -> list[Cells]:
     top = SEGMENT_TOP
     blocks = [
         Cells(top - 1, 0, [["Segments (by revenue)"]], look.HEADING),
-        Cells(top, 0, [["Segment", "Minimum revenue", "Approach"]], look.LABEL),
+        Cells(
+            top,
+            0,
+            [["Segment", "Minimum revenue", "Approach", "Effort weight"]],
+            look.LABEL,
+        ),
     ]
+    quarterly = settings.quarterly
     money = Style(fill=look.INPUT.fill, num_format=settings.currency_format)
     for offset, segment in enumerate(settings.segments):
         row = top + 1 + offset
         blocks += [
             Cells(row, 0, [[segment.name]], look.INPUT),
             Cells(row, 1, [[segment.min_revenue]], money),
-            Cells(row, 2, [[segment.approach.value]], look.INPUT),
+            Cells(
+                row,
+                2,
+                [[segment.approach.value, quarterly.segment_weight(segment.name)]],
+                look.INPUT,
+            ),
         ]
     first, last = top + 2, top + 1 + len(settings.segments)
     names += [
         DefinedName("APM_SegmentNames", f"={SETTINGS}!$A${first}:$A${last}"),
         DefinedName("APM_SegmentMins", f"={SETTINGS}!$B${first}:$B${last}"),
     ]
+    return blocks
+
+
+# label, field of QuarterlySettings (a dotted path into alerts), help text
+_PLANNING: list[tuple[str, str, str]] = [
+    ("Hours per CSM per quarter", "capacity_hours",
+     "What a CSM gives to their accounts in a quarter; per CSM below."),
+    ("Most one-to-one accounts per CSM", "max_one_to_one",
+     "Beyond it, the lowest-revenue ones are flagged and planned one-to-many."),
+    ("Overflow weight", "overflow_weight",
+     "Effort of an account over the cap (times its segment weight)."),
+    ("Alert: health drop of more than", "alerts.health_drop",
+     "MAINTAIN accounts whose health fell more than this since last quarter."),
+    ("Alert: INVEST quarters in a row", "alerts.invest_quarters",
+     "INVEST accounts that stayed INVEST this many quarters."),
+]  # fmt: skip
+_CSM_HEADER = ["CSM", "Hours per quarter"]
+
+
+def _planning_rows(settings: Settings, csms: Sequence[str]) -> list[Cells]:
+    quarterly = settings.quarterly
+    top = SEGMENT_TOP + len(settings.segments) + 3
+    blocks = [Cells(top - 1, 0, [["Quarterly planning"]], look.HEADING)]
+    for offset, (label, path, help_text) in enumerate(_PLANNING):
+        value: Any = quarterly
+        for part in path.split("."):
+            value = getattr(value, part)
+        blocks += [
+            Cells(top + offset, 0, [[label]], look.LABEL),
+            Cells(top + offset, 1, [[value]], look.INPUT),
+            Cells(top + offset, 2, [[help_text]], look.NOTE),
+        ]
+    csm_top = top + len(_PLANNING) + 1
+    blocks += [
+        Cells(csm_top, 0, [_CSM_HEADER], look.LABEL),
+        Cells(csm_top, 2, [["Blank: the hours per CSM above."]], look.NOTE),
+    ]
+    for offset, csm in enumerate(csms):
+        # Only a CSM's own figure is written, so changing the default moves
+        # everyone who has none.
+        hours = quarterly.capacity_overrides.get(csm)
+        blocks += [
+            Cells(csm_top + 1 + offset, 0, [[csm]], look.INPUT),
+            Cells(csm_top + 1 + offset, 1, [[hours]], look.INPUT),
+        ]
     return blocks
 
 
@@ -229,7 +301,50 @@ def settings_from_rows(rows: list[list[Any]], base: Settings) -> Settings:
     merged.update(update)
     merged["quadrants"] = _read_quadrants(by_label, base)
     merged["segments"] = _read_segments(rows, base)
+    merged["quarterly"] = _read_planning(rows, by_label, base)
     return Settings.model_validate(merged)
+
+
+def _read_planning(
+    rows: list[list[Any]], by_label: dict[str, list[Any]], base: Settings
+) -> dict[str, Any]:
+    planning = base.quarterly.model_dump()
+    for label, path, _ in _PLANNING:
+        value = (by_label.get(label) or [None])[0]
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            *parents, leaf = path.split(".")
+            target = planning
+            for parent in parents:
+                target = target[parent]
+            target[leaf] = value
+    weights = planning["quadrant_weights"]
+    for key in QUADRANT_KEYS:
+        cells = list(by_label.get(key) or []) + [None] * 5
+        if isinstance(cells[4], int | float) and not isinstance(cells[4], bool):
+            weights[key] = float(cells[4])
+    for row in _rows_below(rows, ["Segment", "Minimum revenue"]):
+        if len(row) > 3 and isinstance(row[3], int | float):
+            planning["segment_weights"][str(row[0]).strip()] = float(row[3])
+    for row in _rows_below(rows, _CSM_HEADER):
+        if len(row) > 1 and isinstance(row[1], int | float):
+            planning["capacity_overrides"][str(row[0]).strip()] = float(row[1])
+    return planning
+
+
+def _rows_below(rows: list[list[Any]], header: list[str]) -> list[list[Any]]:
+    """The rows under ``header`` (matched on its first cells) up to a blank one."""
+    start = next(
+        (index for index, row in enumerate(rows) if list(row[: len(header)]) == header),
+        None,
+    )
+    if start is None:
+        return []
+    found = []
+    for row in rows[start + 1 :]:
+        if not row or not isinstance(row[0], str) or not row[0].strip():
+            break
+        found.append(list(row))
+    return found
 
 
 def _text(by_label: dict[str, list[Any]], label: str) -> str | None:
@@ -271,32 +386,15 @@ def _read_quadrants(by_label: dict[str, list[Any]], base: Settings) -> dict[str,
 
 
 def _read_segments(rows: list[list[Any]], base: Settings) -> list[dict[str, Any]]:
-    start = next(
-        (
-            index
-            for index, row in enumerate(rows)
-            if row
-            and row[0] == "Segment"
-            and len(row) > 1
-            and row[1] == "Minimum revenue"
-        ),
-        None,
-    )
-    if start is None:
-        return [segment.model_dump() for segment in base.segments]
     segments = []
-    for row in rows[start + 1 :]:
-        if not row or not isinstance(row[0], str) or not row[0].strip():
-            break
+    for row in _rows_below(rows, ["Segment", "Minimum revenue"]):
         minimum = row[1] if len(row) > 1 and isinstance(row[1], int | float) else 0
-        approach = (
-            row[2] if len(row) > 2 and row[2] in APPROACH_CHOICES else "one-to-many"
-        )
+        approach = row[2] if len(row) > 2 and row[2] in APPROACH_CHOICES else None
         segments.append(
             {
                 "name": row[0].strip(),
                 "min_revenue": float(minimum),
-                "approach": approach,
+                "approach": approach or "one-to-many",
             }
         )
     return segments or [segment.model_dump() for segment in base.segments]

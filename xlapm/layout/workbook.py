@@ -57,4 +57,12 @@ def settings_plan(portfolio: Portfolio) -> SheetPlan:
         portfolio.settings,
         columns=(accounts.revenue_column, accounts.health_column),
         health_scale=accounts.health_scale,
+        csms=_csm_names(portfolio),
     )
+
+
+def _csm_names(portfolio: Portfolio) -> list[str]:
+    csms = portfolio.accounts.csms
+    if csms is None:
+        return []
+    return sorted({str(csm).strip() for csm in csms if csm and str(csm).strip()})

@@ -18,6 +18,7 @@ from xlapm.package.limits import (
     make_sheet_names,
     validate_defined_name,
     validate_sheet_name,
+    validate_sheet_names,
 )
 from xlapm.package.safety import open_package
 from xlapm.package.splice import (
@@ -41,4 +42,5 @@ __all__ = [
     "splice_owned_sheets",
     "validate_defined_name",
     "validate_sheet_name",
+    "validate_sheet_names",
 ]

@@ -121,7 +121,8 @@ class Workbook:
         """Return (lower-case) the workbook-level names xlapm wrote earlier."""
         for name in self.names:
             if name.scope is None and name.name.lower() == NAMES_REGISTRY.lower():
-                text = "".join(_STRING_CONSTANT.findall(name.value))
+                # Each constant holds whole names: join them as separate words.
+                text = " ".join(_STRING_CONSTANT.findall(name.value))
                 return {item.lower() for item in text.split()}
         return set()
 

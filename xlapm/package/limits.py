@@ -75,6 +75,30 @@ def validate_sheet_name(name: str) -> str:
     return name
 
 
+def validate_sheet_names(names: Iterable[str]) -> list[str]:
+    """Return ``names`` if each is a valid sheet name and no two are the same to
+    Excel (which ignores letter case).
+
+    Raises:
+        ExcelLimitError: naming the bad or clashing name and the rule.
+    """
+    seen: dict[str, str] = {}
+    result = []
+    for name in names:
+        validate_sheet_name(name)
+        key = sheet_name_key(name)
+        if key in seen:
+            raise ExcelLimitError(
+                f"Sheet name {name!r} is used twice (also as {seen[key]!r}); Excel "
+                "needs every sheet name to differ, ignoring case",
+                hint="Choose another name; quadrant names must differ from the "
+                "names of xlapm's other sheets.",
+            )
+        seen[key] = name
+        result.append(name)
+    return result
+
+
 def _sheet_name_problem(name: str) -> str | None:
     """Return the Excel rule that ``name`` breaks, or None."""
     if not isinstance(name, str) or not name.strip():

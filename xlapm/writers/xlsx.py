@@ -36,7 +36,7 @@ from xlapm.layout.plan import (
     TextRule,
     WorkbookPlan,
 )
-from xlapm.package.limits import MAX_CELL_TEXT, MAX_ROWS, validate_sheet_name
+from xlapm.package.limits import MAX_CELL_TEXT, MAX_ROWS, validate_sheet_names
 from xlapm.progress import SILENT, Progress
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,7 @@ def write_workbook(
     ``created`` fixes the document's creation date (default: now), so a file
     generated twice, such as the template, comes out the same.
     """
-    for sheet in plan.sheets:
-        validate_sheet_name(sheet.name)
+    validate_sheet_names(sheet.name for sheet in plan.sheets)
     total = sum(table.rows for sheet in plan.sheets for table in sheet.tables())
     progress.start(f"Writing {target.name}", total)
 
