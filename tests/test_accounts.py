@@ -150,3 +150,35 @@ def test_extra_columns_keep_leading_zero_codes_as_text(tmp_path: Path):
 
     assert accounts.frame["Zip"].tolist() == ["02134", "10001"]
     assert accounts.frame["Seats"].tolist() == [5.0, 7.0]
+
+
+def test_report_title_lines_above_the_header_are_skipped(tmp_path: Path):
+    path = write(
+        tmp_path,
+        "My accounts report\nGenerated 2026-01-01\n\n"
+        "Account Name,ARR,Adoption\nAcme,100,0.4\nBeta,200,0.6\n",
+    )
+
+    accounts, _ = accounts_from(path)
+
+    assert accounts.names.tolist() == ["Acme", "Beta"]
+    assert accounts.rows.tolist() == [5, 6]
+
+
+def test_totals_and_end_notes_are_left_out_and_reported(tmp_path: Path):
+    path = write(
+        tmp_path,
+        "Account Name,ARR,Adoption\nAcme,100,0.4\nTotal Consulting,300,0.5\n"
+        "Beta,200,0.6\nGrand Totals (3 records),600,\n\n"
+        "Confidential Information - Do Not Distribute\n",
+    )
+
+    accounts, _ = accounts_from(path)
+
+    assert accounts.names.tolist() == ["Acme", "Total Consulting", "Beta"]
+    assert accounts.revenue.sum() == 600
+    left_out = [(issue.row, issue.value) for issue in accounts.issues]
+    assert left_out == [
+        (5, "Grand Totals (3 records)"),
+        (7, "Confidential Information - Do Not Distribute"),
+    ]

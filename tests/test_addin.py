@@ -8,11 +8,14 @@ with its own compound-file and MS-OVBA readers.
 
 from __future__ import annotations
 
+import importlib.util
+import inspect
 import io
 import re
 import shutil
 import struct
 import subprocess
+import sys
 import warnings
 import zipfile
 from pathlib import Path
@@ -20,6 +23,8 @@ from pathlib import Path
 import defusedxml.ElementTree as SafeET
 import olefile
 import pytest
+import xlwings
+from click.testing import CliRunner
 
 # oletools 0.60 still calls pyparsing names that pyparsing 3 deprecates; those
 # warnings are about oletools' code, not ours, so they are ignored on import.
@@ -27,8 +32,11 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)
     from oletools.olevba import VBA_Parser, decompress_stream
 
-from xlapm.addin import build, build_addin, install_addin
+import xlapm.udfs
+from xlapm.addin import build, build_addin, install_addin, write_udf_wrappers
 from xlapm.addin._ovba import compress, decompress
+from xlapm.addin.udf_wrappers import udf_wrapper_vba
+from xlapm.cli import main
 from xlapm.errors import FileProblem
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,7 +58,15 @@ BUTTONS = {
     "Help": "show_help",
 }
 
-REBUILD_HINT = "run: python -c 'import xlapm.addin as a; a.build_shipped_addins()'"
+REBUILD_HINT = "run: xlapm addin build"
+
+# The formulas a CSM types; APM_MOVE joins them when xlapm.udfs defines it.
+UDFS = sorted(
+    {"APM_TIER", "APM_PLAYBOOK", "APM_SEGMENT", "APM_THRESHOLD"}
+    | ({"APM_MOVE"} if hasattr(xlapm.udfs, "APM_MOVE") else set())
+)
+WINDOWS_ONLY = ("pythoncom", "pywintypes", "win32com", "win32com.client")
+HAS_COM = importlib.util.find_spec("pythoncom") is not None
 
 
 @pytest.fixture(scope="module")
@@ -244,6 +260,182 @@ def test_committed_addin_is_a_fresh_build(parts: dict[str, bytes]) -> None:
     assert build.SHIPPED_ADDIN.read_bytes() == COMMITTED.read_bytes(), REBUILD_HINT
 
 
+def vba_function(code: str, name: str) -> tuple[str, str] | None:
+    """The argument list and body of ``Function name(...)`` in ``code``, or None."""
+    found = re.search(
+        rf"^Function {name}\((.*?)\)\n(.*?)^End Function",
+        code.replace("\r\n", "\n"),
+        re.MULTILINE | re.DOTALL,
+    )
+    return (found.group(1), found.group(2)) if found else None
+
+
+def test_olevba_lists_a_wrapper_for_every_udf(macros: dict[str, str]) -> None:
+    code = macros["xlwings_udfs.bas"]
+
+    assert code.startswith('Attribute VB_Name = "xlwings_udfs"')
+    assert sorted(re.findall(r"^Function (\w+)\(", code, re.MULTILINE)) == UDFS
+    for name in UDFS:
+        signature = inspect.signature(getattr(xlapm.udfs, name))
+        arguments = [p for p in signature.parameters if p != "caller"]
+        declared, body = vba_function(code, name)
+        excel_arguments = ", ".join(arguments)
+        # In an add-in the UDFs get the CSM's workbook, not the add-in itself;
+        # the caller argument is filled in by xlwings, so Excel passes Nothing.
+        call = (
+            f'{name} = XLPy.CallUDF("xlapm.udfs", "{name}", '
+            f"Array({excel_arguments}, Nothing), ActiveWorkbook, Application.Caller)"
+        )
+
+        assert re.sub(r"Optional ", "", declared) == excel_arguments
+        assert call in body
+        assert f"Attribute {name}.VB_Description = " in body
+        assert f"{name} = Err.Description" in body
+
+
+def test_optional_arguments_are_optional_in_excel(macros: dict[str, str]) -> None:
+    declared, _ = vba_function(macros["xlwings_udfs.bas"], "APM_TIER")
+
+    assert declared == (
+        "revenue, health, Optional revenue_threshold, Optional health_threshold"
+    )
+
+
+def test_description_is_the_udf_docstring_for_the_function_wizard() -> None:
+    code = udf_wrapper_vba()
+    (description,) = re.findall(r'^Attribute APM_SEGMENT.VB_Description = "(.*)"$',
+                                code, re.MULTILINE)  # fmt: skip
+
+    # The VBA editor's escapes: "" for a quote, \n for a line break.
+    text = description.replace("\\n", "\n").replace('""', '"')
+    assert text == inspect.getdoc(xlapm.udfs.APM_SEGMENT)[:255]
+
+
+def test_committed_udf_wrappers_are_a_fresh_generation() -> None:
+    committed = build.UDF_WRAPPERS.read_text(encoding="utf-8")
+
+    assert committed == udf_wrapper_vba(), REBUILD_HINT
+
+
+def test_addin_holds_the_committed_udf_wrappers(macros: dict[str, str]) -> None:
+    committed = build.UDF_WRAPPERS.read_text(encoding="utf-8")
+
+    assert (
+        macros["xlwings_udfs.bas"].replace("\r\n", "\n")
+        == committed.rstrip("\n") + "\n"
+    )
+
+
+def test_write_udf_wrappers_writes_the_generated_module(tmp_path: Path) -> None:
+    target = write_udf_wrappers(tmp_path / "vba" / "xlwings_udfs.bas")
+
+    assert target.read_bytes() == udf_wrapper_vba().encode("utf-8")
+
+
+def test_generating_the_wrappers_leaves_nothing_behind() -> None:
+    decorators = (xlwings.func, xlwings.arg, xlwings.ret)
+    had_udfs_attribute = hasattr(xlwings, "udfs")
+    first_before = set(sys.modules)
+
+    udf_wrapper_vba()
+    # Real modules xlwings.udfs needs (asyncio...) may stay imported; a second
+    # run then must leave sys.modules exactly as it found it.
+    before = dict(sys.modules)
+    udf_wrapper_vba()
+
+    assert sys.modules == before
+    assert (xlwings.func, xlwings.arg, xlwings.ret) == decorators
+    assert hasattr(xlwings, "udfs") == had_udfs_attribute
+    assert sys.modules["xlapm.udfs"] is xlapm.udfs
+    assert not hasattr(xlapm.udfs.APM_TIER, "__xlfunc__")
+    if not HAS_COM:
+        leaked = set(sys.modules) - first_before
+        assert not leaked & {*WINDOWS_ONLY, "xlwings.udfs"}
+        assert xlwings.func("category") is not None  # still the plain decorator
+
+
+SAMPLE_UDFS = '''
+import xlwings as xw
+
+
+@xw.func(category="Samples")
+@xw.arg("text", doc="Any text.")
+def SHOUT(text, times=1, caller=None):
+    r"""Upper case text, as in "HELLO"; a path like C:\\temp stays."""
+    return text.upper() * times
+'''
+
+
+@pytest.fixture()
+def sample_udfs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """A UDF module named ``sample_udfs`` that Python can import."""
+    (tmp_path / "sample_udfs.py").write_text(SAMPLE_UDFS)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    return "sample_udfs"
+
+
+def test_wrappers_follow_xlwings_format(sample_udfs: str) -> None:
+    code = udf_wrapper_vba(sample_udfs, workbook_name="samples.xlsm")
+
+    assert code == (
+        'Attribute VB_Name = "xlwings_udfs"\n'
+        "'Autogenerated code by xlwings - changes will be lost with next import!\n"
+        '#Const App = "Microsoft Excel" \'Adjust when using outside of Excel\n'
+        "Function SHOUT(text, Optional times)\n"
+        'Attribute SHOUT.VB_Description = "Upper case text, as in ""HELLO""; '
+        'a path like C:\\\\temp stays."\n'
+        '    #If App = "Microsoft Excel" Then\n'
+        "        If TypeOf Application.Caller Is Range Then On Error GoTo failed\n"
+        '        SHOUT = XLPy.CallUDF("sample_udfs", "SHOUT", '
+        "Array(text, times, Nothing), ThisWorkbook, Application.Caller)\n"
+        "        Exit Function\n"
+        "    #Else\n"
+        '        SHOUT = XLPy.CallUDF("sample_udfs", "SHOUT", '
+        "Array(text, times, Nothing))\n"
+        "        Exit Function\n"
+        "    #End If\n"
+        "failed:\n"
+        "    SHOUT = Err.Description\n"
+        "End Function\n"
+        "\n"
+    )
+    assert sample_udfs not in sys.modules
+
+
+def test_udf_without_docstring_is_refused(sample_udfs: str, tmp_path: Path) -> None:
+    source = tmp_path / "sample_udfs.py"
+    source.write_text(re.sub(r'    r""".*"""\n', "", source.read_text()))
+
+    with pytest.raises(FileProblem) as raised:
+        udf_wrapper_vba(sample_udfs)
+
+    assert str(raised.value) == (
+        "The UDF sample_udfs.SHOUT has no docstring, so Excel's function wizard "
+        "would show the path of its source file."
+    )
+
+
+def test_unknown_udf_module_is_refused() -> None:
+    with pytest.raises(FileProblem) as raised:
+        udf_wrapper_vba("xlapm.no_such_udfs")
+
+    assert str(raised.value) == (
+        "Cannot find the UDF module 'xlapm.no_such_udfs' to write its VBA wrappers."
+    )
+
+
+def test_build_without_udf_wrappers_is_refused(sources: Path, tmp_path: Path) -> None:
+    (sources / "vba" / "xlwings_udfs.bas").unlink()
+
+    with pytest.raises(FileProblem) as raised:
+        build_addin(tmp_path / "out.xlam", sources=sources)
+
+    assert str(raised.value) == (
+        f"{sources / 'vba'} has no xlwings_udfs.bas, so Excel would not know the "
+        "APM_ formulas."
+    )
+
+
 @pytest.mark.libreoffice
 @pytest.mark.skipif(shutil.which("soffice") is None, reason="needs LibreOffice")
 def test_libreoffice_imports_the_vba_project(addin: Path, tmp_path: Path) -> None:
@@ -275,12 +467,16 @@ def test_libreoffice_imports_the_vba_project(addin: Path, tmp_path: Path) -> Non
     with zipfile.ZipFile(tmp_path / "xlapm.ods") as converted:
         library = converted.read("Basic/xlapm/script-lb.xml").decode()
         ribbon_module = converted.read("Basic/xlapm/XlapmRibbon.xml").decode()
+        wrappers = converted.read("Basic/xlapm/xlwings_udfs.xml").decode()
 
-    for module in ("ThisWorkbook", "Sheet2", "Dictionary", "xlwings", "XlapmRibbon"):
+    modules = ("ThisWorkbook", "Sheet2", "Dictionary", "xlwings", "XlapmRibbon")
+    for module in (*modules, "xlwings_udfs"):
         assert f'library:name="{module}"' in library
     for sub in ("XlapmRebuild", "XlapmPlaybook", "XlapmSnapshotQuarter"):
         assert f"Public Sub {sub}(control As IRibbonControl)" in ribbon_module
     assert "Public Sub XlapmHelp(control As IRibbonControl)" in ribbon_module
+    for name in UDFS:
+        assert f"Function {name}(" in wrappers
 
 
 def test_macros_module_has_every_entry_point() -> None:
@@ -467,3 +663,59 @@ def test_install_of_a_missing_file_is_refused(tmp_path: Path) -> None:
         install_addin(missing)
 
     assert str(raised.value) == f"The add-in {missing} does not exist."
+
+
+def test_cli_addin_build_writes_the_output_only(
+    parts: dict[str, bytes], tmp_path: Path
+) -> None:
+    committed = COMMITTED.read_bytes(), build.UDF_WRAPPERS.read_bytes()
+    target = tmp_path / "out" / "xlapm.xlam"
+
+    result = CliRunner().invoke(main, ["addin", "build", "-o", str(target)])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"Wrote {target}\n"
+    with zipfile.ZipFile(target) as package:
+        assert {name: package.read(name) for name in package.namelist()} == parts
+    assert (COMMITTED.read_bytes(), build.UDF_WRAPPERS.read_bytes()) == committed
+
+
+def test_cli_addin_build_without_output_rebuilds_the_shipped_files(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    written = (tmp_path / "a.bas", tmp_path / "b.xlam", tmp_path / "c.xlam")
+    monkeypatch.setattr("xlapm.cli.addin.build_shipped_addins", lambda: written)
+
+    result = CliRunner().invoke(main, ["addin", "build"])
+
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "".join(f"Wrote {path}\n" for path in written)
+
+
+def test_cli_addin_build_refuses_an_output_that_is_no_addin(tmp_path: Path) -> None:
+    result = CliRunner().invoke(
+        main, ["addin", "build", "-o", str(tmp_path / "xlapm.xlsx")]
+    )
+
+    assert result.exit_code == 2
+    assert "Invalid value for '-o' / '--output': 'xlapm.xlsx' must end in .xlam." in (
+        result.stderr
+    )
+    assert not (tmp_path / "xlapm.xlsx").exists()
+
+
+def test_cli_addin_install_on_linux_exits_1_with_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(build.sys, "platform", "linux")
+
+    result = CliRunner().invoke(main, ["addin", "install"])
+
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr == (
+        "Error: Excel add-ins install only where Excel runs (Windows or macOS): "
+        f"copy {build.SHIPPED_ADDIN} into Excel's XLSTART folder, or add it in "
+        "Excel under File > Options > Add-ins > Go... > Browse.\n"
+        "Hint: Run `xlapm addin install` on the computer that has Excel.\n"
+    )

@@ -578,3 +578,19 @@ def test_unsupported_file_type_lists_what_is_read(tmp_path: Path):
 def test_uncached_formulas_of_a_csv_is_a_file_problem(tmp_path: Path):
     with pytest.raises(FileProblem, match="not a file type"):
         find_uncached_formulas(_write(tmp_path / "a.csv", "Account\nAcme\n"))
+
+
+def test_workbook_title_rows_above_the_header_are_skipped(tmp_path: Path) -> None:
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet["A1"] = "Salesforce report: My accounts"
+    sheet["A2"] = "As of today"
+    sheet.append([])
+    sheet.append(["Account Name", "ARR", "Adoption Rate"])
+    sheet.append(["Acme", 1000, 0.4])
+    book.save(tmp_path / "report.xlsx")
+
+    table = read_table(tmp_path / "report.xlsx")
+
+    assert list(table.frame.columns) == ["Account Name", "ARR", "Adoption Rate"]
+    assert table.rows.tolist() == [5]

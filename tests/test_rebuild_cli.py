@@ -92,6 +92,7 @@ def run(*args: str | Path) -> Result:
 
 
 def folder_listing(folder: Path) -> list[str]:
+    """Return the names of the files in ``folder``, sorted."""
     return sorted(path.name for path in folder.iterdir())
 
 
@@ -402,17 +403,25 @@ def with_spliced_accounts(source: Path) -> Callable[[Path], Path]:
 def without_markers(path: Path) -> Path:
     """Remove the ownership markers from workbook.xml, copying the rest raw."""
     marker = re.compile(rb'<definedName name="_xlapm_owned"[^>]*>[^<]*</definedName>')
+
+    def unmark(data: bytes) -> bytes:
+        return marker.sub(b"", data).replace(b"<definedNames></definedNames>", b"")
+
+    return edit_member(path, "xl/workbook.xml", unmark)
+
+
+def edit_member(path: Path, member: str, change: Callable[[bytes], bytes]) -> Path:
+    """Give one member of a package new bytes, copying every other member raw
+    (as stored), so only that member differs."""
     staged = path.with_name(f"staged-{path.name}")
     with open_package(path) as package:
         writer = PackageWriter(staged)
         try:
             for info in package.infos:
-                if info.filename != "xl/workbook.xml":
+                if info.filename == member:
+                    writer.write(member, change(package.read(member)), like=info)
+                else:
                     writer.copy_raw(package, info.filename)
-                    continue
-                data = marker.sub(b"", package.read(info.filename))
-                data = data.replace(b"<definedNames></definedNames>", b"")
-                writer.write(info.filename, data, like=info)
         finally:
             writer.close()
     staged.replace(path)
@@ -464,7 +473,10 @@ def rebuilt(case: str, factory: pytest.TempPathFactory) -> Rebuilt:
 
 
 @pytest.fixture(scope="module", params=sorted(CORPUS))
-def corpus_book(request: pytest.FixtureRequest, tmp_path_factory) -> Rebuilt:
+def corpus_book(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Rebuilt:
+    """Each corpus workbook, rebuilt twice."""
     return rebuilt(request.param, tmp_path_factory)
 
 
@@ -510,7 +522,9 @@ def test_a_second_rebuild_replaces_only_owned_sheets(corpus_book: Rebuilt) -> No
     assert sheet_names(second) == sheet_names(first)
     assert owned_sheets(second) == OWNED
     assert changed_untouched_parts(corpus_book.prepared, second) == []
-    assert changed_untouched_parts(first, second, EDITED_PARTS | owned_parts(first)) == []
+    assert (
+        changed_untouched_parts(first, second, EDITED_PARTS | owned_parts(first)) == []
+    )
     assert sheet_part(second, "Settings").lower() not in owned_parts(second)
     assert lost_from_edited_parts(first, second) == []
     check_owned_content(second, BY_MEDIAN)
@@ -539,23 +553,13 @@ def test_libreoffice_opens_every_rebuilt_workbook(
 def set_cells(path: Path, sheet: str, values: dict[str, str | float]) -> Path:
     """Type values into cells of one sheet by editing its XML, as a person
     would in Excel; every other member is copied raw."""
-    part = sheet_part(path, sheet)
-    staged = path.with_name(f"staged-{path.name}")
-    with open_package(path) as package:
-        writer = PackageWriter(staged)
-        try:
-            for info in package.infos:
-                if info.filename != part:
-                    writer.copy_raw(package, info.filename)
-                    continue
-                data = package.read(part)
-                for ref, value in values.items():
-                    data = _set_cell(data, ref, value)
-                writer.write(part, data, like=info)
-        finally:
-            writer.close()
-    staged.replace(path)
-    return path
+
+    def type_in(data: bytes) -> bytes:
+        for ref, value in values.items():
+            data = _set_cell(data, ref, value)
+        return data
+
+    return edit_member(path, sheet_part(path, sheet), type_in)
 
 
 def _set_cell(data: bytes, ref: str, value: str | float) -> bytes:
@@ -587,7 +591,7 @@ def test_a_threshold_edited_in_settings_drives_the_next_rebuild(
     result = run("rebuild", book)
 
     assert result.exit_code == 0, result.output
-    assert "Thresholds: revenue value = $50,000" in result.stdout
+    assert "Thresholds: revenue fixed = $50,000" in result.stdout
     check_owned_content(
         book,
         {
@@ -629,53 +633,31 @@ def test_a_csm_without_accounts_loses_their_sheet(tmp_path: Path) -> None:
 
 
 def test_a_person_formula_on_a_stale_sheet_stops_the_rebuild(tmp_path: Path) -> None:
-    book = text_box(tmp_path)
+    """The person's Notes read Ana's sheet; once her accounts move, removing it
+    would break the formula, so only --force goes ahead."""
+
+    def build(book: xlsxwriter.Workbook) -> None:
+        write_accounts(book)
+        book.add_worksheet("Notes").write_formula("A1", "='Ana Lee'!A1")
+
+    book = _person_book(tmp_path, "book.xlsx", build)
     assert run("rebuild", book).exit_code == 0
     set_cells(book, "Accounts", {f"C{row}": "Bo Chen" for row in range(2, 10)})
-    notes = set_cells(book, "Notes", {"A1": "placeholder"})
-    data = read_parts(notes)[sheet_part(notes, "Notes")]
-    assert b'<c r="A1"' in data
-    with_formula = _replace_member(
-        notes,
-        sheet_part(notes, "Notes"),
-        re.sub(
-            rb'<c r="A1"[^>]*>.*?</c>',
-            b"<c r=\"A1\"><f>'Ana Lee'!A1</f></c>",
-            data,
-            count=1,
-        ),
-    )
-    before = with_formula.read_bytes()
+    before = book.read_bytes()
 
-    result = run("rebuild", with_formula)
+    result = run("rebuild", book)
 
     assert result.exit_code == 1
     assert result.stderr == (
-        f"Error: Rebuilding {with_formula.name} would lose: Sheet 'Notes' refers "
-        "to sheet 'Ana Lee', which the rebuild removes\n"
+        "Error: Rebuilding book.xlsx would lose: Sheet 'Notes' refers to sheet "
+        "'Ana Lee', which the rebuild removes\n"
         "Hint: Move it off the xlapm sheet, or rebuild with force.\n"
     )
-    assert with_formula.read_bytes() == before
-    forced = run("rebuild", with_formula, "--force")
+    assert book.read_bytes() == before
+    forced = run("rebuild", book, "--force")
     assert forced.exit_code == 0, forced.output
-    assert "Ana Lee" not in sheet_names(with_formula)
-
-
-def _replace_member(path: Path, member: str, data: bytes) -> Path:
-    """Give one member new bytes, copying every other member raw."""
-    staged = path.with_name(f"staged-{path.name}")
-    with open_package(path) as package:
-        writer = PackageWriter(staged)
-        try:
-            for info in package.infos:
-                if info.filename == member:
-                    writer.write(member, data, like=info)
-                else:
-                    writer.copy_raw(package, info.filename)
-        finally:
-            writer.close()
-    staged.replace(path)
-    return path
+    assert "Ana Lee" not in sheet_names(book)
+    assert read_book(book)["Notes"]["A1"].value == "='Ana Lee'!A1"
 
 
 # Refusals: the file stays as it was.
@@ -790,7 +772,7 @@ HOSTILE = (
 
 
 def test_a_part_with_a_dtd_is_refused(tmp_path: Path) -> None:
-    book = _replace_member(simple_book(tmp_path), "docProps/app.xml", HOSTILE)
+    book = edit_member(simple_book(tmp_path), "docProps/app.xml", lambda _: HOSTILE)
     before = book.read_bytes()
 
     result = run("rebuild", book)
@@ -909,3 +891,256 @@ def _wait_for_temp(folder: Path, writer: subprocess.Popen) -> Path:
                 return path
         time.sleep(0.005)
     raise AssertionError("the rebuild never started writing")
+
+
+# Data never becomes code.
+
+INJECTIONS = [
+    '=HYPERLINK("http://x","y")',
+    "+1 Partners",
+    "-2 Corp",
+    "@SUM(A1)",
+    "\t=1+2",
+    "\r\n=3+4",
+]
+# What reading keeps of each: text cells are trimmed of the spaces, tabs and
+# line breaks around them (core/reading.py), never turned into formulas.
+KEPT = [text.strip() for text in INJECTIONS]
+TEXT_COLUMNS = ["Account ID", "Account Name", "CSM", "Region"]
+
+
+def injection_book(folder: Path) -> Path:
+    """Six accounts whose every text column holds formula-like text."""
+
+    def build(book: xlsxwriter.Workbook) -> None:
+        sheet = book.add_worksheet("Accounts")
+        sheet.write_row(0, 0, [*TEXT_COLUMNS, "ARR", "Adoption"])
+        for row in range(6):
+            for col in range(len(TEXT_COLUMNS)):
+                sheet.write_string(row + 1, col, INJECTIONS[(row + col) % 6])
+            sheet.write_number(row + 1, 4, 100_000 * (row + 1))
+            sheet.write_number(row + 1, 5, (row + 1) / 7)
+
+    return _person_book(folder, "book.xlsx", build)
+
+
+def test_formula_like_text_comes_back_as_text_in_every_owned_sheet(
+    tmp_path: Path,
+) -> None:
+    book = injection_book(tmp_path)
+
+    result = run("rebuild", book)
+
+    assert result.exit_code == 0, result.output
+    parts = read_parts(book)
+    by_sheet = _sheet_parts(parts)
+    owned = owned_sheets(book)
+    for name in owned:
+        formulas = re.findall(rb"<f[^>]*>([^<]*)</f>", parts[by_sheet[name]])
+        hits = [
+            f
+            for f in formulas
+            if re.search(rb"HYPERLINK|SUM\(A1|Partners|Corp|1\+2|3\+4", f)
+        ]
+        assert hits == [], name
+    values = read_book(book)
+    texts = {
+        cell.value
+        for name in owned
+        for row in values[name].iter_rows()
+        for cell in row
+        if cell.data_type == "s"
+    }
+    for text in KEPT:
+        assert text in texts
+        assert any(value.startswith(f"{text}\n$") for value in texts)  # stickies
+    listed: dict[str, list[str]] = {"Account": [], "Account ID": [], "CSM": []}
+    for quadrant in QUADRANTS:
+        sheet = values[quadrant]
+        (table,) = sheet.tables.values()
+        rows = [[cell.value for cell in row] for row in sheet[table.ref]]
+        for header, found in listed.items():
+            column = rows[0].index(header)
+            found += [row[column] for row in rows[1:] if row[column] is not None]
+    assert {header: sorted(found) for header, found in listed.items()} == {
+        header: sorted(KEPT) for header in listed
+    }
+    csm_sheets = make_sheet_names(KEPT, taken=["Accounts", *APPENDED])
+    assert [name for name in owned if name in csm_sheets] == sorted(csm_sheets)
+    assert '=HYPERLINK("http---x","y")' in csm_sheets
+
+
+def test_formula_like_text_in_an_export_stays_text_in_the_owned_accounts_sheet(
+    tmp_path: Path,
+) -> None:
+    """Through ``snapshot --accounts`` the extra Region column lands in xlapm's
+    own Accounts sheet: still text, cell for cell."""
+    export = tmp_path / "export.csv"
+    lines = [",".join([*TEXT_COLUMNS, "ARR", "Adoption"])]
+    for row in range(4):
+        texts = [INJECTIONS[(row + col) % 4] for col in range(len(TEXT_COLUMNS))]
+        quoted = ['"' + text.replace('"', '""') + '"' for text in texts]
+        lines.append(",".join([*quoted, str(100_000 * (row + 1)), "0.5"]))
+    export.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    book = _person_book(tmp_path, "book.xlsx", lambda b: b.add_worksheet("Notes"))
+
+    result = run("snapshot", book, "--quarter", "2024Q4", "--accounts", export)
+
+    assert result.exit_code == 0, result.output
+    sheet = read_book(book)["Accounts"]
+    rows = list(sheet.iter_rows(values_only=True))
+    header = list(rows[0])
+    for col, name in enumerate(TEXT_COLUMNS):
+        got = [row[header.index(name)] for row in rows[1:]]
+        assert got == [INJECTIONS[(row + col) % 4] for row in range(4)], name
+    part = read_parts(book)[sheet_part(book, "Accounts")]
+    assert re.findall(rb"<f[^>]*>[^<]*(?:HYPERLINK|SUM\(A1)", part) == []
+
+
+# Formulas saved without their results.
+
+
+def formula_book(folder: Path) -> Path:
+    """An Accounts sheet whose ARR and Adoption are formulas, saved by openpyxl
+    (which stores no results)."""
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Accounts"
+    sheet.append(HEADER)
+    for account_id, name, csm, arr, adoption in ACCOUNTS:
+        sheet.append([account_id, name, csm, f"={arr}*1", f"={adoption * 100:g}/100"])
+    path = folder / "book.xlsx"
+    book.save(path)
+    return path
+
+
+def test_formulas_without_results_are_refused_with_a_hint(tmp_path: Path) -> None:
+    book = formula_book(tmp_path)
+    before = book.read_bytes()
+
+    result = run("rebuild", book)
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: book.xlsx, sheet 'Accounts': 16 formulas have no saved result "
+        "(D2, E2, D3, E3, D4 …), so their values are unknown.\n"
+        "Hint: Open and save the workbook in Excel, or run again with "
+        "--recalculate (uses LibreOffice).\n"
+    )
+    assert book.read_bytes() == before
+    assert folder_listing(tmp_path) == ["book.xlsx"]
+
+
+@needs_libreoffice
+@pytest.mark.libreoffice
+def test_recalculate_computes_them_and_keeps_the_person_formulas(
+    tmp_path: Path,
+) -> None:
+    book = formula_book(tmp_path)
+    prepared = tmp_path / "prepared.xlsx"
+    shutil.copy(book, prepared)
+
+    result = run("rebuild", book, "--recalculate")
+
+    assert result.exit_code == 0, result.output
+    check_owned_content(book, BY_MEDIAN)
+    assert changed_untouched_parts(prepared, book) == []
+    accounts = read_book(book)["Accounts"]
+    assert (accounts["D2"].value, accounts["E2"].value) == ("=1250000*1", "=82/100")
+
+
+# Excel's limits, met through the command line.
+
+
+@pytest.mark.parametrize(
+    ("quadrant", "message"),
+    [
+        (
+            "Grow/Keep",
+            "Error: Sheet name 'Grow/Keep' is not allowed: it contains /; Excel "
+            "forbids [ ] : * ? / \\ in sheet names\n"
+            "Hint: Choose another sheet name.\n",
+        ),
+        (
+            "Top accounts we must never lose!",
+            "Error: Sheet name 'Top accounts we must never lose!' is not allowed: "
+            "Excel allows at most 31 characters\n"
+            "Hint: Choose another sheet name.\n",
+        ),
+        (
+            "matrix",
+            "Error: Sheet name 'matrix' is used twice (also as 'Matrix'); Excel "
+            "needs every sheet name to differ, ignoring case\n"
+            "Hint: Choose another name; quadrant names must differ from the names "
+            "of xlapm's other sheets.\n",
+        ),
+    ],
+    ids=["slash", "too-long", "clash"],
+)
+def test_a_quadrant_name_excel_refuses_stops_the_rebuild(
+    quadrant: str, message: str, tmp_path: Path
+) -> None:
+    book = simple_book(tmp_path)
+    config = tmp_path / "apm.toml"
+    config.write_text(f'[quadrants.tier1]\nname = "{quadrant}"\n', encoding="utf-8")
+    before = book.read_bytes()
+
+    result = run("rebuild", book, "--config", config)
+
+    assert result.exit_code == 1
+    assert result.stderr == message
+    assert book.read_bytes() == before
+    assert folder_listing(tmp_path) == ["apm.toml", "book.xlsx"]
+
+
+def test_an_account_name_longer_than_a_cell_stops_the_rebuild(
+    tmp_path: Path,
+) -> None:
+    """Excel, openpyxl and XlsxWriter all cut such text, so the 40,000
+    characters go into the shared strings by editing the package."""
+
+    def build(book: xlsxwriter.Workbook) -> None:
+        sheet = write_accounts(book)
+        sheet.write_string(3, 1, "PLACEHOLDER")
+
+    book = _person_book(tmp_path, "book.xlsx", build)
+    edit_member(
+        book,
+        "xl/sharedStrings.xml",
+        lambda data: data.replace(b"PLACEHOLDER", b"Initech " + b"x" * 39_992),
+    )
+    before = book.read_bytes()
+
+    result = run("rebuild", book)
+
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "Error: book.xlsx, sheet 'Accounts', row 4, column 'Account Name': the "
+        "text starting 'Initech xxxxxxxxxxxx' has 40,000 characters; an Excel "
+        "cell holds at most 32,767.\n"
+        "Hint: Shorten that value, then run again.\n"
+    )
+    assert book.read_bytes() == before
+    assert folder_listing(tmp_path) == ["book.xlsx"]
+
+
+def test_csm_names_that_clean_to_one_sheet_name_get_a_counter(
+    tmp_path: Path,
+) -> None:
+    """ "Ana/Lee" and "Ana:Lee" both clean to "Ana-Lee"; the second CSM's sheet
+    is "Ana-Lee (2)", each with its own accounts."""
+
+    def build(book: xlsxwriter.Workbook) -> None:
+        sheet = write_accounts(book)
+        for row in range(1, 9):
+            sheet.write_string(row, 2, "Ana/Lee" if row % 2 else "Ana:Lee")
+
+    book = _person_book(tmp_path, "book.xlsx", build)
+
+    result = run("rebuild", book)
+
+    assert result.exit_code == 0, result.output
+    assert owned_sheets(book)[-3:] == ["Ana-Lee", "Ana-Lee (2)", "Data Issues"]
+    values = read_book(book)
+    for sheet, csm in (("Ana-Lee", "Ana/Lee"), ("Ana-Lee (2)", "Ana:Lee")):
+        assert values[sheet]["A1"].value.startswith(f"{csm} — 4 accounts")

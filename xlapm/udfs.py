@@ -63,7 +63,8 @@ FIX_THE_DATA = "Fix the data to score this account"
 # Building Settings validates every default; once per process is enough.
 _DEFAULTS = Settings()
 # Cells of these types are read by numpy in one go; bool is apart on purpose.
-_PLAIN_TYPES = frozenset({float, int, type(None)})
+# The most frequent first: Excel hands every number over as a float.
+_PLAIN_TYPES = (float, type(None), int)
 # What pandas calls a list of plain numbers (None and NaN skipped).
 _NUMBERS_ONLY = frozenset({"floating", "integer", "mixed-integer-float", "empty"})
 _NOT_SET = "is not set yet (rebuild the matrix, or give one)"
@@ -553,30 +554,23 @@ class _Metric:
     @classmethod
     def _of_mixed(cls, cells: list[Any], objects: np.ndarray) -> _Metric:
         """Plain numbers and None by numpy in one go, the other cells by the core."""
-        count = len(cells)
-        # Type by type in C: no Python function runs per cell.
-        plain = np.fromiter(
-            map(_PLAIN_TYPES.__contains__, map(type, cells)), dtype=bool, count=count
-        )
-        metric = cls.empty(count)
-        try:
-            metric.values[plain] = objects[plain].astype(np.float64)
-        except OverflowError:
-            plain[:] = False  # an integer too large for a float: the core says so
-        metric.blank[:] = plain & np.isnan(metric.values)
-        metric.problems[metric.blank] = BLANK
-        infinite = np.isinf(metric.values)
-        if infinite.any():
-            metric.values[infinite] = np.nan
-            metric.problems[infinite] = NOT_FINITE
+        others = _other_cells(cells)
+        numbers = objects.copy()
+        numbers[others] = None
+        values = _floats(numbers)
+        if values is None:
+            # An integer too large for a float: the core says so, for every cell.
+            others = np.arange(len(cells))
+            values = np.full(len(cells), np.nan)
+        metric = cls._of_numbers(values)
+        if not others.size:
+            return metric
 
-        others = np.flatnonzero(~plain)
-        if others.size:
-            column = parse_number_column(pd.Series(objects[others], dtype=object))
-            metric.values[others] = column.values
-            metric.percent[others] = column.percent
-            metric.problems[others] = column.problems
-            metric.blank[others] = column.problems == BLANK
+        column = parse_number_column(pd.Series(objects[others], dtype=object))
+        metric.values[others] = column.values
+        metric.percent[others] = column.percent
+        metric.problems[others] = column.problems
+        metric.blank[others] = column.problems == BLANK
         return metric
 
     @classmethod
@@ -618,6 +612,16 @@ def _floats(objects: np.ndarray) -> np.ndarray | None:
         return objects.astype(np.float64)
     except (OverflowError, TypeError, ValueError):
         return None
+
+
+def _other_cells(cells: list[Any]) -> np.ndarray:
+    """The positions of the cells that are no float, int or None: text, TRUE..."""
+    kinds = np.fromiter(map(type, cells), dtype=object, count=len(cells))
+    others = np.flatnonzero(kinds != _PLAIN_TYPES[0])
+    # Each comparison runs in C over the cells left, fewer each time.
+    for kind in _PLAIN_TYPES[1:]:
+        others = others[kinds[others] != kind]
+    return others
 
 
 def _threshold_metric(

@@ -6,6 +6,7 @@ the account is UNSCORED, and the problem is reported with its row and column.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ log = logging.getLogger(__name__)
 
 _RATE_WORDS = re.compile(r"adoption|rate|percent|pct|%|usage|utili[sz]ation|share")
 _LEADING_ZERO = re.compile(r"^[+-]?0\d")
+# "Total", "Grand Totals (85 records)", "Subtotal:"; not "Total Consulting".
+_TOTALS = re.compile(r"^(grand\s+|sub-?)?totals?\s*(\(.*\)|:.*)?$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -96,8 +99,17 @@ def prepare_accounts(table: RawTable, settings: Settings) -> Accounts:
     )
     csm_column = find_column(headers, "csm", chosen.csm, table.source)
 
-    frame = table.frame.copy()
     issues: list[DataIssue] = []
+    kept = _report_lines_left_out(table, issues)
+    frame = table.frame[kept].reset_index(drop=True)
+    rows = table.rows[kept]
+    if frame.empty:
+        raise InputError(
+            f"{table.source} has no accounts below its header row.",
+            hint="Paste or export at least one account, then run again.",
+        )
+    table = dataclasses.replace(table, frame=frame, rows=rows)
+    frame = frame.copy()
     decimal = settings.decimal or table.decimal
 
     revenue = _metric(frame, revenue_column, decimal, table.rows, issues)
@@ -132,6 +144,42 @@ def prepare_accounts(table: RawTable, settings: Settings) -> Accounts:
         source=table.source,
         issues=sorted(issues, key=lambda issue: (issue.row or 0, issue.column or "")),
     )
+
+
+def _report_lines_left_out(table: RawTable, issues: list[DataIssue]) -> np.ndarray:
+    """Rows that are the report's own lines, not accounts: totals and end notes.
+
+    A CRM report ends with "Grand Totals (85 records)" or a confidentiality
+    line; scored as accounts they would double the revenue. They are left out of
+    the matrix and listed in Data Issues with all their text.
+    """
+    frame = table.frame
+    filled = ~np.column_stack([_blank_mask(frame[column]) for column in frame.columns])
+    counts = filled.sum(axis=1)
+    first = [
+        str(row[np.argmax(mask)]) if mask.any() else ""
+        for row, mask in zip(frame.to_numpy(dtype=object), filled, strict=True)
+    ]
+    totals = np.array([bool(_TOTALS.match(text.strip())) for text in first], bool)
+
+    note = np.zeros(len(frame), dtype=bool)
+    for index in range(len(frame) - 1, -1, -1):
+        if counts[index] > 1:
+            break
+        note[index] = counts[index] == 1
+
+    for index in np.flatnonzero(totals | note):
+        what = "a totals line" if totals[index] else "a note at the end"
+        issues.append(
+            DataIssue(
+                row=int(table.rows[index]),
+                column=None,
+                value=first[index],
+                problem=f"looks like {what} of the report, not an account",
+                action="left out of the matrix",
+            )
+        )
+    return ~(totals | note)
 
 
 def _metric(

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import csv
 import datetime
 import io
+import itertools
 import logging
+import math
 import posixpath
 import re
 import zipfile
@@ -66,6 +69,10 @@ _RELATIONSHIP_NS = (
     "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
     "http://purl.oclc.org/ooxml/officeDocument/relationships",
 )
+
+
+# How far down a CRM report may put its title lines above the header.
+_HEADER_SEARCH_ROWS = 60
 
 
 @dataclass
@@ -187,6 +194,8 @@ def _read_text_file(path: Path, decimal: str | None) -> RawTable:
     logger.debug("%s: encoding %s, delimiter %r", path.name, encoding, delimiter)
 
     blank_start, text = _without_blank_start(text)
+    preamble, text = _without_preamble(text, delimiter)
+    blank_start += preamble
     grid = _parse_delimited(text, delimiter, path.name)
     frame = _clean_text_cells(grid)
     header_position = _first_filled_row(frame, path.name)
@@ -349,6 +358,41 @@ def _without_blank_start(text: str) -> tuple[int, str]:
         if line.strip() or not newline:
             return skipped, text
         skipped, text = skipped + 1, rest
+
+
+def _without_preamble(text: str, delimiter: str) -> tuple[int, str]:
+    """Lines above the header (a report title, a date) and the text below them.
+
+    CRM reports often open with a line or two of their own; the header is the
+    first record that fills about as many cells as the widest one nearby.
+    """
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    ends: list[int] = []
+    filled: list[int] = []
+    for record in itertools.islice(reader, _HEADER_SEARCH_ROWS):
+        ends.append(reader.line_num)
+        filled.append(sum(1 for field in record if field.strip()))
+    header = header_index(filled)
+    if header == 0:
+        return 0, text
+    lines = text.split("\n")
+    skipped = ends[header - 1]
+    return skipped, "\n".join(lines[skipped:])
+
+
+def header_index(filled: Sequence[int]) -> int:
+    """Which of the first rows is the header, from how many cells each fills.
+
+    The first row filling at least 60% of the cells of the fullest row (and two
+    or more); rows above it are titles and notes. Without such a row, the first
+    row with anything in it.
+    """
+    fullest = max(filled, default=0)
+    wanted = max(2, math.ceil(0.6 * fullest))
+    for index, count in enumerate(filled):
+        if count >= wanted:
+            return index
+    return next((index for index, count in enumerate(filled) if count), 0)
 
 
 def _parse_delimited(text: str, delimiter: str, source: str) -> pd.DataFrame:
@@ -620,20 +664,20 @@ def _table_cells(workbook: python_calamine.CalamineWorkbook, name: str) -> _Cell
 def _sheet_cells(
     workbook: python_calamine.CalamineWorkbook, name: str, path: Path
 ) -> _Cells:
-    """The header row is the first row with anything in it."""
+    """The header row is found by ``header_index``: titles above it are skipped."""
     sheet = workbook.get_sheet_by_name(name)
     cells = sheet.to_python(skip_empty_area=True)
     start = sheet.start
-    filled = (index for index, row in enumerate(cells) if any(map(_has_value, row)))
-    header_index = next(filled, None)
-    if start is None or header_index is None:
+    counts = [sum(map(_has_value, row)) for row in cells[:_HEADER_SEARCH_ROWS]]
+    found = header_index(counts) if any(counts) else None
+    if start is None or found is None:
         raise InputError(
             f"{path.name}: the sheet '{name}' is empty.",
             hint="Name the sheet or Excel Table that holds the accounts.",
         )
 
-    first_row = start[0] + header_index + 2
-    return _Cells(cells[header_index], cells[header_index + 1 :], first_row, start[1])
+    first_row = start[0] + found + 2
+    return _Cells(cells[found], cells[found + 1 :], first_row, start[1])
 
 
 def _put_error_values(cells: _Cells, errors: dict[str, str]) -> None:
