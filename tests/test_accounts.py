@@ -182,3 +182,26 @@ def test_totals_and_end_notes_are_left_out_and_reported(tmp_path: Path):
         (5, "Grand Totals (3 records)"),
         (7, "Confidential Information - Do Not Distribute"),
     ]
+
+
+@pytest.mark.parametrize(
+    ("headers", "revenue", "health"),
+    [
+        (
+            "Account,Annual Recurring Revenue (ARR),Health Score (0-100)",
+            "Annual Recurring Revenue (ARR)",
+            "Health Score (0-100)",
+        ),
+        ("Account,ARR ($),Product Adoption Rate", "ARR ($)", "Product Adoption Rate"),
+        ("Account,Carrier,Paid,ARR,Adoption", "ARR", "Adoption"),
+    ],
+)
+def test_headers_with_units_and_words_around_known_names_are_found(
+    tmp_path: Path, headers: str, revenue: str, health: str
+):
+    width = headers.count(",")
+    path = write(tmp_path, headers + "\n" + ",".join(["A"] + ["1"] * width) + "\n")
+
+    accounts, _ = accounts_from(path)
+
+    assert (accounts.revenue_column, accounts.health_column) == (revenue, health)

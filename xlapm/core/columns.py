@@ -77,6 +77,7 @@ ROLE_WORDS = {
 }
 
 FLAGS = {"revenue": "--revenue", "health": "--health"}
+_LOOSE_MIN = 6
 
 
 def normalise(header: str) -> str:
@@ -105,6 +106,22 @@ def find_column(
     for known in KNOWN_NAMES[role]:
         if known in by_key:
             return by_key[known]
+    return _loose_match(headers, role)
+
+
+def _loose_match(headers: Sequence[str], role: str) -> str | None:
+    # "Health Score (0-100)" starts with a known name; "Product Adoption Rate"
+    # contains one. Short names such as "id" or "arr" must match exactly, as
+    # they hide inside unrelated words ("Paid", "Carrier").
+    keyed = [(normalise(header), header) for header in headers]
+    for known in KNOWN_NAMES[role]:
+        for key, header in keyed:
+            if key.startswith(known) and len(known) >= _LOOSE_MIN:
+                return header
+    for known in KNOWN_NAMES[role]:
+        for key, header in keyed:
+            if known in key and len(known) >= _LOOSE_MIN:
+                return header
     return None
 
 
