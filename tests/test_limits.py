@@ -13,6 +13,7 @@ from xlapm.package.limits import (
     validate_defined_name,
     validate_row_count,
     validate_sheet_name,
+    validate_sheet_names,
 )
 
 
@@ -52,6 +53,29 @@ def test_invalid_sheet_names_name_the_rule(name: str, rule: str) -> None:
 
     assert str(raised.value) == f"Sheet name {name!r} is not allowed: {rule}"
     assert raised.value.hint == "Choose another sheet name."
+
+
+@pytest.mark.parametrize(
+    ("names", "clash"),
+    [
+        (["Matrix", "TIER 1", "matrix"], ("matrix", "Matrix")),
+        (["Ärger", "ÄRGER"], ("ÄRGER", "Ärger")),
+    ],
+)
+def test_two_sheet_names_excel_holds_the_same_are_refused(
+    names: list[str], clash: tuple[str, str]
+) -> None:
+    with pytest.raises(ExcelLimitError) as raised:
+        validate_sheet_names(names)
+
+    assert str(raised.value) == (
+        f"Sheet name {clash[0]!r} is used twice (also as {clash[1]!r}); Excel "
+        "needs every sheet name to differ, ignoring case"
+    )
+
+
+def test_distinct_sheet_names_are_returned_in_order() -> None:
+    assert validate_sheet_names(["Matrix", "ß", "ss"]) == ["Matrix", "ß", "ss"]
 
 
 @pytest.mark.parametrize(

@@ -1295,3 +1295,61 @@ def test_libreoffice_opens_a_workbook_after_a_removal(tmp_path: Path) -> None:
     assert sheet_names(converted) == ["Data", "Notes", "Matrix"]
     assert owned_sheets(converted) == ["Matrix"]
     assert sheet_content(converted, "Data")["B1"][0] == "=1+1"
+
+
+def test_the_names_registry_keeps_every_name_across_its_chunks(
+    tmp_path: Path,
+) -> None:
+    """The hidden list of xlapm's workbook names is cut into 255-character
+    string constants; reading it back must not glue two names together, or the
+    next rebuild would take xlapm's own names for a person's."""
+    fragment = tmp_path / "fragment.xlsx"
+    book = xlsxwriter.Workbook(fragment)
+    book.add_worksheet("Matrix").write("A1", 1)
+    wanted = {f"apm_setting_number_{index:02d}" for index in range(30)}
+    for name in sorted(wanted):
+        book.define_name(name, "=Matrix!$A$1")
+    book.define_name("'Matrix'!_xlapm_owned", '="xlapm"')
+    book.close()
+    person = make_person_book(
+        tmp_path / "book.xlsx", lambda b: b.add_worksheet("Data").write("A1", 1)
+    )
+    splice_owned_sheets(person, fragment, person)
+
+    again = make_fragment(tmp_path / "again.xlsx", sheets=("Matrix", "TIER 1"))
+    splice_owned_sheets(person, again, person)
+
+    registry = names_of(person)[("_xlapm_names", None)]
+    listed = " ".join(re.findall(r'"([^"]*)"', registry)).split()
+    assert sorted(listed) == sorted(wanted | {"apm_threshold"})
+
+
+def test_a_control_linked_to_a_removed_sheet_is_not_broken_silently(
+    tmp_path: Path,
+) -> None:
+    """A note or form control on the person's Notes sheet linked to a cell of
+    Ana's sheet (``x:FmlaLink`` in its VML drawing)."""
+    book = make_rebuilt_book(tmp_path / "book.xlsx")
+    linked = rewrite_member(
+        book,
+        tmp_path / "linked.xlsx",
+        "xl/drawings/vmlDrawing2.vml",
+        lambda data: data.replace(
+            b"</x:ClientData>",
+            b"<x:FmlaLink>'Ana Lee'!$A$1</x:FmlaLink></x:ClientData>",
+            1,
+        ),
+    )
+
+    with pytest.raises(WouldLoseContent) as raised:
+        splice_owned_sheets(
+            linked,
+            matrix_only_fragment(tmp_path / "f.xlsx"),
+            linked,
+            remove=["Ana Lee"],
+        )
+
+    assert str(raised.value) == (
+        "Rebuilding linked.xlsx would lose: Part xl/drawings/vmlDrawing2.vml refers "
+        "to sheet 'Ana Lee', which the rebuild removes"
+    )

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
+import random
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from xlapm import udfs
 from xlapm.core.classify import quadrant_key
 from xlapm.core.settings import QUADRANT_KEYS, UNSCORED, Settings
-from xlapm.core.values import parse_number
+from xlapm.core.values import BLANK, parse_number
 from xlapm.udfs import APM_PLAYBOOK, APM_SEGMENT, APM_THRESHOLD, APM_TIER
 
 NAMES = dict(zip(QUADRANT_KEYS, Settings().quadrant_names(), strict=True))
@@ -146,6 +149,137 @@ def test_a_column_of_plain_numbers_takes_the_fast_path_and_agrees() -> None:
         for r, h in zip(revenue.tolist(), health.tolist(), strict=True)
     ]
     assert [row[0] for row in column] == expected
+
+
+# Cells pandas and numpy read in one go: floats, ints, None, NaN, infinities.
+PLAIN_CELLS = [250_000.0, 0, -5, 10**20, None, float("nan"), float("inf"), -1e300, 7]
+# And the cells only the core reads: text, TRUE/FALSE, numpy scalars, dates...
+OTHER_CELLS = [
+    "120,000", "45%", "#N/A", "", "  ", "n/a", "1.2M", "lots", True, False,
+    np.float64(3.5), np.int64(4), np.float64("nan"), np.bool_(True), pd.NA,
+    10**400, datetime.date(2026, 1, 1), "$250,000", "(5)", "inf", "nan",
+]  # fmt: skip
+
+
+def core_readings(cells: list[Any]) -> list[tuple[Any, ...]]:
+    """What ``parse_number`` says of each cell: number, percent, problem, blank."""
+    readings = map(parse_number, cells)
+    return [(r.number, r.percent, r.problem, r.problem == BLANK) for r in readings]
+
+
+def metric_readings(metric: Any) -> list[tuple[Any, ...]]:
+    """The same for the arrays of a column read at once; NaN is None there."""
+    return [
+        (None if value != value else value, percent, problem, blank)
+        for value, percent, problem, blank in zip(
+            metric.values.tolist(),
+            metric.percent.tolist(),
+            metric.problems.tolist(),
+            metric.blank.tolist(),
+            strict=True,
+        )
+    ]
+
+
+def shuffled(cells: list[Any], copies: int) -> list[Any]:
+    many = cells * copies
+    random.Random(3).shuffle(many)
+    return many
+
+
+def test_plain_numbers_read_alike_on_the_fast_and_the_careful_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    cells = shuffled(PLAIN_CELLS, 50)
+    careful = udfs._Metric._of_mixed(cells, np.array(cells, dtype=object))
+
+    def refuse(*_: Any) -> None:
+        raise AssertionError("plain numbers left the fast path")
+
+    monkeypatch.setattr(udfs._Metric, "_of_mixed", classmethod(refuse))
+    fast = udfs._Metric.of_cells(cells)
+
+    assert metric_readings(fast) == metric_readings(careful) == core_readings(cells)
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        shuffled(PLAIN_CELLS + OTHER_CELLS, 20),
+        [1.0, 10**400, None],  # plain types, but one too large for a float
+        [1.0, pd.NA, None, 2],  # pandas skips pd.NA when it looks at the types
+        ["45%"] * 10,
+    ],
+    ids=["mixed", "huge integer", "pd.NA", "only text"],
+)
+def test_every_cell_of_a_column_reads_as_the_core_reads_it(cells: list[Any]) -> None:
+    assert metric_readings(udfs._Metric.of_cells(cells)) == core_readings(cells)
+
+
+def test_a_long_mixed_column_equals_its_cells_one_by_one() -> None:
+    # Accounts in any order, then blank rows: a formula filled past the last one.
+    pairs = [random.Random(5).choice(CASES) for _ in range(3_000)]
+    pairs += [(None, None)] * 500
+
+    column = APM_TIER(
+        [[r] for r, _ in pairs], [[h] for _, h in pairs], REVENUE_LIMIT, HEALTH_LIMIT
+    )
+
+    assert column == [(APM_TIER(r, h, REVENUE_LIMIT, HEALTH_LIMIT),) for r, h in pairs]
+
+
+@pytest.mark.parametrize("scale", ["fraction", "percent"])
+@pytest.mark.parametrize("health", [0.7, 45, "45%", None, "#N/A", 1.5])
+def test_one_health_cell_serves_every_row(
+    book: dict[str, Any], scale: str, health: Any
+) -> None:
+    book["APM_HealthScale"] = scale
+    revenue = [case[0] for case in CASES]
+    thresholds = [("50%", 50, 0.5)[row % 3] for row in range(len(CASES))]
+
+    column = APM_TIER(
+        [[r] for r in revenue], health, REVENUE_LIMIT, [[t] for t in thresholds]
+    )
+
+    assert column == [
+        (APM_TIER(r, health, REVENUE_LIMIT, t),)
+        for r, t in zip(revenue, thresholds, strict=True)
+    ]
+
+
+def test_one_row_of_health_serves_every_row_of_a_block() -> None:
+    revenue = [[250_000.0, 5_000.0, None], [5_000.0, "#N/A", 250_000.0]]
+    health = [[0.8, "45%", None]]
+
+    block = APM_TIER(revenue, health, REVENUE_LIMIT, HEALTH_LIMIT)
+
+    assert block == [
+        tuple(APM_TIER(r, h, REVENUE_LIMIT, HEALTH_LIMIT) for r, h in zip(
+            row, health[0], strict=True
+        ))
+        for row in revenue
+    ]  # fmt: skip
+
+
+def test_blank_rows_stay_empty_even_without_thresholds() -> None:
+    assert APM_TIER([[None]] * 3, [[""]] * 3) == [("",)] * 3
+
+
+def test_a_column_reads_the_workbook_once(
+    monkeypatch: pytest.MonkeyPatch, book: dict[str, Any]
+) -> None:
+    book.update(APM_RevenueThreshold=REVENUE_LIMIT, APM_HealthThreshold=HEALTH_LIMIT)
+    calls = []
+    read = udfs.read_caller_book
+
+    def counted(*arguments: Any) -> dict[str, Any]:
+        calls.append(arguments)
+        return read(*arguments)
+
+    monkeypatch.setattr(udfs, "read_caller_book", counted)
+    column = APM_TIER([[250_000.0]] * 1_000, [[0.8]] * 1_000)
+
+    assert column == [("TIER 1",)] * 1_000 and len(calls) == 1
 
 
 def test_one_cell_given_as_a_block_is_one_value() -> None:

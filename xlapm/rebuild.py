@@ -85,6 +85,9 @@ def rebuild_workbook(
     sheet must then be xlapm's own); ``quarter`` takes that quarter's snapshot into
     the Quarter History; ``compare`` picks the two quarters Movements compares.
     ``recalculate`` has LibreOffice compute formulas saved without results.
+    Owned sheets the new plan no longer has (a CSM's sheet once their accounts
+    moved, Movements once the history is gone) are removed; a person's formula or
+    name that refers to one stops the rebuild unless ``force``.
     """
     timings: dict[str, float] = {}
     started = time.perf_counter()

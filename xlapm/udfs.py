@@ -37,7 +37,6 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import chain
-from operator import itemgetter
 from typing import Any
 
 import numpy as np
@@ -503,15 +502,6 @@ class _Metric:
     blank: np.ndarray
 
     @classmethod
-    def empty(cls, count: int) -> _Metric:
-        return cls(
-            np.full(count, np.nan),
-            np.zeros(count, dtype=bool),
-            np.full(count, None, dtype=object),
-            np.zeros(count, dtype=bool),
-        )
-
-    @classmethod
     def constant(cls, count: int, value: float, problem: str | None) -> _Metric:
         """The same reading for ``count`` cells, as views of a single cell."""
         parts = (
@@ -617,9 +607,10 @@ def _floats(objects: np.ndarray) -> np.ndarray | None:
 def _other_cells(cells: list[Any]) -> np.ndarray:
     """The positions of the cells that are no float, int or None: text, TRUE..."""
     kinds = np.fromiter(map(type, cells), dtype=object, count=len(cells))
-    others = np.flatnonzero(kinds != _PLAIN_TYPES[0])
-    # Each comparison runs in C over the cells left, fewer each time.
-    for kind in _PLAIN_TYPES[1:]:
+    first, *rest = _PLAIN_TYPES
+    others = np.flatnonzero(kinds != first)
+    # Each comparison runs in C, over fewer cells each time.
+    for kind in rest:
         others = others[kinds[others] != kind]
     return others
 

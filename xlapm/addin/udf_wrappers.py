@@ -83,10 +83,6 @@ def udf_wrapper_vba(
         quiet = contextlib.redirect_stdout(io.StringIO())
         with _registered(udfs, module_name, module), quiet:
             udfs.import_udfs(module_name, addin)
-    if addin.imported is None:
-        raise FileProblem(
-            f"xlwings wrote no {WRAPPER_MODULE} module for {module_name}."
-        )
     return _with_descriptions(addin.imported, addin.descriptions)
 
 
@@ -130,16 +126,17 @@ def _importable(name: str) -> bool:
 
 def _stubs(names: list[str]) -> dict[str, types.ModuleType]:
     """Modules with just what ``xlwings.udfs`` touches while it is imported."""
-    stubs = {name: types.ModuleType(name) for name in names}
-    if "pythoncom" in stubs:
+    attributes: dict[str, dict[str, Any]] = {
         # The COM thread pool's initializer; the pool never starts a thread here.
-        stubs["pythoncom"].CoInitialize = lambda: None  # type: ignore[attr-defined]
-    if "pywintypes" in stubs:
-        stubs["pywintypes"].com_error = _ComError  # type: ignore[attr-defined]
-    if "win32com.client" in stubs:
-        stubs["win32com.client"].Dispatch = _no_com  # type: ignore[attr-defined]
-        if "win32com" in stubs:
-            stubs["win32com"].client = stubs["win32com.client"]  # type: ignore[attr-defined]
+        "pythoncom": {"CoInitialize": lambda: None},
+        "pywintypes": {"com_error": _ComError},
+        "win32com.client": {"Dispatch": _no_com},
+    }
+    stubs = {name: types.ModuleType(name) for name in names}
+    for name, stub in stubs.items():
+        vars(stub).update(attributes.get(name, {}))
+    if "win32com" in stubs and "win32com.client" in stubs:
+        vars(stubs["win32com"])["client"] = stubs["win32com.client"]
     return stubs
 
 
@@ -249,7 +246,7 @@ class _RecordingAddin:
     """
 
     Name: str  # noqa: N815 - the COM property import_udfs reads
-    imported: str | None = None
+    imported: str = ""
     descriptions: list[_Description] = field(default_factory=list)
 
     @property
@@ -288,8 +285,9 @@ class _Components:
         """A fresh add-in has no old wrapper module to remove."""
 
     def Import(self, path: str) -> None:  # noqa: N802
-        # import_udfs wrote the file in the locale's encoding; read it so.
-        self._addin.imported = Path(path).read_text(encoding=None)
+        # import_udfs wrote it with open()'s default encoding; read it so.
+        encoding = io.text_encoding(None)
+        self._addin.imported = Path(path).read_text(encoding=encoding)
 
 
 def _with_descriptions(module: str, descriptions: list[_Description]) -> str:

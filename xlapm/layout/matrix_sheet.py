@@ -22,6 +22,7 @@ _FIRST_ROW = 3
 _STICKY_WIDTH = 22
 _STICKY_HEIGHT = 32
 _UNSCORED_SHOWN = 200
+_STICKY_NAME = 80
 
 
 def stickies_per_row(largest: int) -> int:
@@ -131,9 +132,14 @@ def _sticky_texts(portfolio: Portfolio, members: np.ndarray, symbol: str) -> lis
     names = portfolio.accounts.names[members]
     revenue = portfolio.accounts.revenue[members]
     return [
-        f"{name}\n{look.compact_money(amount, symbol)}"
+        f"{_short(name)}\n{look.compact_money(amount, symbol)}"
         for name, amount in zip(names, revenue, strict=True)
     ]
+
+
+def _short(name: str) -> str:
+    # A sticky note shows a name, not an essay; the Accounts sheet keeps it whole.
+    return name if len(name) <= _STICKY_NAME else name[: _STICKY_NAME - 1] + "…"
 
 
 def _grid(notes: list[str], width: int) -> list[list[str | None]]:
@@ -177,7 +183,7 @@ def _unscored_block(portfolio: Portfolio, row: int, width: int) -> list:
         f"{UNSCORED} · {len(positions):,} accounts with a missing or unreadable "
         "metric — see the Data Issues sheet"
     )
-    notes = [str(name) for name in names]
+    notes = [_short(str(name)) for name in names]
     if more:
         notes.append(f"… and {more:,} more on the Accounts sheet")
     last = 2 * width + 1

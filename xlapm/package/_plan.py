@@ -113,12 +113,14 @@ _REVISIONS = f"{OFFICE_REL}/revisionHeaders"
 _PIVOT_SOURCE = re.compile(rb'<(?:\w+:)?worksheetSource\b[^>]*\bname="([^"]*)"')
 
 # Where a kept part can refer to a sheet by name: formulas (cells, validation,
-# conditional formats, charts, x14 extensions), hyperlink locations and the
-# source range of a pivot cache.
+# conditional formats, charts, x14 extensions), the cells form controls are
+# linked to (VML and ctrlProps), hyperlink locations and the source range of a
+# pivot cache.
 _FORMULA_TEXT = re.compile(
-    rb"<(?:[\w.-]+:)?(f|formula|formula1|formula2)\b[^>/]*>([^<]*)</"
+    rb"<(?:[\w.-]+:)?(f|formula|formula1|formula2|FmlaLink|FmlaRange|FmlaTxbx)"
+    rb"\b[^>/]*>([^<]*)</"
 )
-_LOCATION = re.compile(rb'\slocation="([^"]*)"')
+_LOCATION = re.compile(rb'\s(?:location|fmlaLink|fmlaRange|fmlaTxbx)="([^"]*)"')
 _PIVOT_SHEET = re.compile(rb'<(?:\w+:)?worksheetSource\b[^>]*\bsheet="([^"]*)"')
 _QUOTED_SHEET = re.compile(r"'((?:[^']|'')+)'!")
 _PLAIN_SHEET = re.compile(r"(?<![\w.'\]\\])([^\W\d][\w.]*(?::[^\W\d][\w.]*)?)!")
@@ -704,7 +706,7 @@ class Splicer:
 
     def _part_refers_to(self, part: str, gone: dict[str, str]) -> str | None:
         """Return the removed sheet one kept XML part refers to, if any."""
-        if not part.lower().endswith(".xml"):
+        if not part.lower().endswith((".xml", ".vml")):
             return None
         data = self.book.read(part)
         lowered = data.lower()

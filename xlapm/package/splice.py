@@ -91,8 +91,8 @@ def splice_owned_sheets(
         force: go on even when a person's content on a replaced or removed
             sheet (a pivot table, a threaded comment, a name scoped to it...) or
             a reference to a removed table or sheet would be lost; without it,
-            ``WouldLoseContent`` is raised. Forced references keep their text
-            and show ``#REF!`` once Excel recalculates.
+            ``WouldLoseContent`` is raised. A forced reference keeps its text,
+            which then points at nothing.
         backup: keep the previous ``target`` as ``<stem>.bak<suffix>``.
         remove: owned sheets to take out, by name (Excel's case-insensitive
             comparison); none of them may be in the fragment.
