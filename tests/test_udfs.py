@@ -182,6 +182,7 @@ def metric_readings(metric: Any) -> list[tuple[Any, ...]]:
 
 
 def shuffled(cells: list[Any], copies: int) -> list[Any]:
+    """``copies`` of ``cells`` in a fixed random order."""
     many = cells * copies
     random.Random(3).shuffle(many)
     return many
@@ -205,12 +206,13 @@ def test_plain_numbers_read_alike_on_the_fast_and_the_careful_path(
 @pytest.mark.parametrize(
     "cells",
     [
-        shuffled(PLAIN_CELLS + OTHER_CELLS, 20),
+        shuffled(PLAIN_CELLS + OTHER_CELLS, 2),  # a few others: read one by one
+        shuffled(PLAIN_CELLS + OTHER_CELLS, 20),  # many others: read as a column
         [1.0, 10**400, None],  # plain types, but one too large for a float
         [1.0, pd.NA, None, 2],  # pandas skips pd.NA when it looks at the types
         ["45%"] * 10,
     ],
-    ids=["mixed", "huge integer", "pd.NA", "only text"],
+    ids=["a few others", "many others", "huge integer", "pd.NA", "only text"],
 )
 def test_every_cell_of_a_column_reads_as_the_core_reads_it(cells: list[Any]) -> None:
     assert metric_readings(udfs._Metric.of_cells(cells)) == core_readings(cells)
@@ -218,7 +220,8 @@ def test_every_cell_of_a_column_reads_as_the_core_reads_it(cells: list[Any]) -> 
 
 def test_a_long_mixed_column_equals_its_cells_one_by_one() -> None:
     # Accounts in any order, then blank rows: a formula filled past the last one.
-    pairs = [random.Random(5).choice(CASES) for _ in range(3_000)]
+    generator = random.Random(5)
+    pairs = [generator.choice(CASES) for _ in range(3_000)]
     pairs += [(None, None)] * 500
 
     column = APM_TIER(
@@ -312,6 +315,15 @@ def test_ranges_of_different_sizes_are_refused_in_words() -> None:
 
 def test_ragged_rows_are_refused_in_words() -> None:
     shown = APM_TIER([[1.0, 2.0], [3.0]], [[0.5, 0.5], [0.5]], 1, 1)
+
+    assert shown == "UNSCORED: a range has rows of different lengths"
+
+
+@pytest.mark.parametrize("odd_row", [[2.0, 3.0], []])
+def test_a_column_with_one_odd_row_is_refused_in_words(odd_row: list[Any]) -> None:
+    revenue = [[1.0], [2.0], odd_row, [4.0]]
+
+    shown = APM_TIER(revenue, [[0.5]] * 4, 1, 1)
 
     assert shown == "UNSCORED: a range has rows of different lengths"
 

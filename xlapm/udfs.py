@@ -46,7 +46,13 @@ from pandas.api.types import infer_dtype
 
 from xlapm.core.classify import quadrant_codes, quadrant_key, segment_codes
 from xlapm.core.settings import QUADRANT_KEYS, UNSCORED, HealthScale, Settings
-from xlapm.core.values import BLANK, NOT_FINITE, parse_number, parse_number_column
+from xlapm.core.values import (
+    BLANK,
+    NOT_FINITE,
+    NumberColumn,
+    parse_number,
+    parse_number_column,
+)
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +73,9 @@ _PLAIN_TYPES = (float, type(None), int)
 # What pandas calls a list of plain numbers (None and NaN skipped).
 _NUMBERS_ONLY = frozenset({"floating", "integer", "mixed-integer-float", "empty"})
 _NOT_SET = "is not set yet (rebuild the matrix, or give one)"
+# Up to this many cells, parse_number cell by cell is quicker than setting up
+# parse_number_column; both read every value alike.
+_FEW_CELLS = 256
 
 
 def read_caller_book(
@@ -492,8 +501,8 @@ class _Metric:
     """Cells read as numbers, flat: NaN and a problem where a cell is unreadable.
 
     ``problems`` is None where a cell is fine; ``blank`` marks the blank cells.
-    The arrays may be read-only views (one threshold for every row): never write
-    into them, make new ones.
+    A metric stretched over more rows (one threshold for every row) holds read-only
+    views: make new arrays rather than write into its own.
     """
 
     values: np.ndarray
@@ -543,20 +552,24 @@ class _Metric:
 
     @classmethod
     def _of_mixed(cls, cells: list[Any], objects: np.ndarray) -> _Metric:
-        """Plain numbers and None by numpy in one go, the other cells by the core."""
+        """Plain numbers and None by numpy in one go, the other cells by the core.
+
+        ``objects`` (the cells as an array) is used up: the other cells become None.
+        """
         others = _other_cells(cells)
-        numbers = objects.copy()
-        numbers[others] = None
-        values = _floats(numbers)
+        unread = objects[others]
+        objects[others] = None
+        values = _floats(objects)
         if values is None:
             # An integer too large for a float: the core says so, for every cell.
             others = np.arange(len(cells))
+            unread = np.fromiter(cells, dtype=object, count=len(cells))
             values = np.full(len(cells), np.nan)
         metric = cls._of_numbers(values)
         if not others.size:
             return metric
 
-        column = parse_number_column(pd.Series(objects[others], dtype=object))
+        column = _careful_reading(unread)
         metric.values[others] = column.values
         metric.percent[others] = column.percent
         metric.problems[others] = column.problems
@@ -604,6 +617,21 @@ def _floats(objects: np.ndarray) -> np.ndarray | None:
         return None
 
 
+def _careful_reading(cells: np.ndarray) -> NumberColumn:
+    """The core's reading of ``cells``, which are no plain numbers."""
+    if len(cells) > _FEW_CELLS:
+        return parse_number_column(pd.Series(cells, dtype=object))
+
+    readings = [parse_number(cell) for cell in cells.tolist()]
+    return NumberColumn(
+        values=np.array(
+            [np.nan if r.number is None else r.number for r in readings], dtype=float
+        ),
+        percent=np.array([r.percent for r in readings], dtype=bool),
+        problems=np.array([r.problem for r in readings], dtype=object),
+    )
+
+
 def _other_cells(cells: list[Any]) -> np.ndarray:
     """The positions of the cells that are no float, int or None: text, TRUE..."""
     kinds = np.fromiter(map(type, cells), dtype=object, count=len(cells))
@@ -647,8 +675,8 @@ def _tier_labels(
     codes[blank] = len(quadrant_names)
 
     unscored = np.flatnonzero(codes < 0)
-    kinds, reasons = pd.factorize(_reasons(unscored, metrics))
-    codes[unscored] = len(quadrant_names) + 1 + kinds
+    reason_codes, reasons = pd.factorize(_reasons(unscored, metrics))
+    codes[unscored] = len(quadrant_names) + 1 + reason_codes
     return np.array([*quadrant_names, "", *reasons], dtype=object), codes
 
 

@@ -576,15 +576,11 @@ def _csm_accounts_table(
     accounts = portfolio.accounts
     money = Style(num_format=look.money_format(portfolio.settings))
     health = Style(num_format=look.health_format(accounts.health_scale))
+    # Lean on purpose: a CSM sheet repeats accounts already on Accounts, and a
+    # large portfolio pays for every column (ID and segment are a filter away).
     columns = [
         Column("Quadrant", portfolio.quadrants[members].tolist(), width=16),
         Column("Account", accounts.names[members].tolist(), width=34),
-    ]
-    if accounts.id_column and accounts.id_column != accounts.name_column:
-        ids = [_text(value) for value in accounts.ids[members]]
-        columns.append(Column("Account ID", ids, width=20))
-    columns += [
-        Column("Segment", portfolio.segments[members].tolist(), width=14),
         Column(accounts.revenue_column, _numbers(accounts.revenue[members]), money, 16),
         Column(accounts.health_column, _numbers(accounts.health[members]), health, 12),
         Column(TIME_SHARE, allocation.share[members].tolist(), SHARE_STYLE, 12),

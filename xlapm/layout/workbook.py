@@ -28,11 +28,11 @@ def plan_workbook(
     ``include_accounts`` is False when a person's own Accounts sheet is the input
     (a rebuild in place), and ``include_settings`` is False once a workbook has a
     Settings sheet a person may have edited. ``account_extras`` are columns added
-    to Accounts and the quadrant sheets (such as time allocation).
+    to Accounts (such as time allocation).
     """
-    quadrant_sheets = [
-        plan_quadrant_sheet(portfolio, key, account_extras) for key in QUADRANT_KEYS
-    ]
+    # Time Share and Hours stay on Accounts and the CSM sheets: repeating them on
+    # every quadrant sheet would add a quarter of a large portfolio's cells.
+    quadrant_sheets = [plan_quadrant_sheet(portfolio, key) for key in QUADRANT_KEYS]
     sheets = [
         plan_matrix_sheet(portfolio),
         plan_summary_sheet(portfolio, quadrant_sheets),
