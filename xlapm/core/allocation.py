@@ -15,9 +15,11 @@ have no CSM whose week could overflow, so the cap does not apply to them.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from xlapm.core.history import cell_text
 from xlapm.core.portfolio import Portfolio
@@ -76,9 +78,40 @@ class Allocation:
         """The CSMs in alphabetical order, then Unassigned if any account has none."""
         return list(self.capacity)
 
+    def of_csm(self, csm: str) -> np.ndarray:
+        """True for each account of ``csm``.
+
+        Comparing an object array of names costs a pass over every account; a
+        team sheet asks per CSM and quadrant, so masks come from integer codes
+        made once.
+        """
+        codes, names = self._csm_codes
+        found = np.flatnonzero(names == csm)
+        if not found.size:
+            return np.zeros(len(self.csm), dtype=bool)
+        return codes == found[0]
+
+    def in_quadrant(self, name: str) -> np.ndarray:
+        """True for each account in quadrant ``name`` (or UNSCORED)."""
+        codes, names = self._quadrant_codes
+        found = np.flatnonzero(names == name)
+        if not found.size:
+            return np.zeros(len(self.quadrant), dtype=bool)
+        return codes == found[0]
+
+    @functools.cached_property
+    def _csm_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        codes, names = pd.factorize(pd.Series(self.csm, dtype=object))
+        return codes, np.asarray(names, dtype=object)
+
+    @functools.cached_property
+    def _quadrant_codes(self) -> tuple[np.ndarray, np.ndarray]:
+        codes, names = pd.factorize(pd.Series(self.quadrant, dtype=object))
+        return codes, np.asarray(names, dtype=object)
+
     def members(self, csm: str) -> np.ndarray:
         """Positions of ``csm``'s accounts, by quadrant then highest revenue first."""
-        positions = np.flatnonzero(self.csm == csm)
+        positions = np.flatnonzero(self.of_csm(csm))
         order = [*self.quadrant_names, UNSCORED]
         rank = np.array([order.index(name) for name in self.quadrant[positions]])
         revenue = np.nan_to_num(self.revenue[positions], nan=-np.inf)
@@ -86,6 +119,10 @@ class Allocation:
 
     def plans(self) -> np.ndarray:
         """How each account is planned: one-to-one, one-to-many or over the cap."""
+        return self._plans.copy()
+
+    @functools.cached_property
+    def _plans(self) -> np.ndarray:
         plan = np.where(self.one_to_one, ONE_TO_ONE, ONE_TO_MANY).astype(object)
         plan[self.over_cap] = OVER_CAP
         return plan
@@ -95,12 +132,12 @@ class Allocation:
 
         The four quadrants always, then UNSCORED when the CSM has such accounts.
         """
-        mine = self.csm == csm
+        mine = self.of_csm(csm)
         names = list(self.quadrant_names)
-        if (mine & (self.quadrant == UNSCORED)).any():
+        if (mine & self.in_quadrant(UNSCORED)).any():
             names.append(UNSCORED)
         return [
-            self._time_in(csm, mine & (self.quadrant == name), name) for name in names
+            self._time_in(csm, mine & self.in_quadrant(name), name) for name in names
         ]
 
     def summary_lines(self, csm: str) -> list[str]:

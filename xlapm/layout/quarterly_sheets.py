@@ -642,14 +642,13 @@ def _team_table(
         Column("Capacity (h)", capacity, COUNT_STYLE, 12),
     ]
     for name in [*portfolio.settings.quadrant_names(), UNSCORED]:
-        groups = [
-            (allocation.csm == csm) & (portfolio.quadrants == name) for csm in csms
-        ]
+        in_quadrant = allocation.in_quadrant(name)
+        groups = [allocation.of_csm(csm) & in_quadrant for csm in csms]
         columns.append(Column(f"{name} accounts", _counts(groups), COUNT_STYLE, 18))
         if name != UNSCORED:
             columns.append(Column(f"{name} revenue", _sums(revenue, groups), money, 18))
 
-    mine = [allocation.csm == csm for csm in csms]
+    mine = [allocation.of_csm(csm) for csm in csms]
     one_to_one = [group & allocation.one_to_one for group in mine]
     over_cap = [group & allocation.over_cap for group in mine]
     columns += [

@@ -42,6 +42,8 @@ from xlapm.progress import SILENT, Progress
 log = logging.getLogger(__name__)
 
 OWNED_MARKER = "_xlapm_owned"
+# From this many table rows a workbook is written row by row (constant memory).
+STREAM_FROM_ROWS = 20_000
 _OPTIONS = {
     "strings_to_formulas": False,
     "strings_to_urls": False,
@@ -66,12 +68,21 @@ def write_workbook(
     total = sum(table.rows for sheet in plan.sheets for table in sheet.tables())
     progress.start(f"Writing {target.name}", total)
 
-    book = xlsxwriter.Workbook(str(target), _OPTIONS)
+    # Large portfolios stream row by row (see writers/streaming.py); small ones
+    # keep every cell until the end, which the golden tests pin down.
+    streaming = total >= STREAM_FROM_ROWS
+    options = {**_OPTIONS, "constant_memory": streaming}
+    book = xlsxwriter.Workbook(str(target), options)
     properties = {"title": plan.title, "comments": f"Made by xlapm {__version__}"}
     if created is not None:
         properties["created"] = created
     book.set_properties(properties)
-    renderer = _Renderer(book, progress)
+    if streaming:
+        from xlapm.writers.streaming import StreamingRenderer
+
+        renderer: Renderer = StreamingRenderer(book, progress)
+    else:
+        renderer = Renderer(book, progress)
     try:
         for sheet in plan.sheets:
             renderer.sheet(sheet)
@@ -89,7 +100,7 @@ def write_workbook(
         progress.finish()
 
 
-class _Renderer:
+class Renderer:
     """Turns plan blocks into XlsxWriter calls, creating each format once."""
 
     def __init__(self, book: xlsxwriter.Workbook, progress: Progress) -> None:
@@ -109,14 +120,23 @@ class _Renderer:
         if plan.owned:
             self._mark_owned(plan.name)
         self._layout(sheet, plan)
+        self.blocks(sheet, plan)
+        for rule in plan.rules:
+            self._rule(sheet, rule)
+        for validation in plan.validations:
+            sheet.data_validation(validation.ref, _validation_options(validation))
+        for chart in plan.charts:
+            self._chart(sheet, chart)
 
+    def blocks(self, sheet: Worksheet, plan: SheetPlan) -> None:
+        """Write the sheet's tables, cells, merges and formulas."""
         for block in plan.blocks:
             if isinstance(block, Table):
                 self._table(sheet, plan.name, block)
             elif isinstance(block, Cells):
                 self._cells(sheet, plan.name, block)
             elif isinstance(block, Merge):
-                self._merge(sheet, block)
+                self.merge(sheet, block)
             elif isinstance(block, Formula):
                 sheet.write_formula(
                     block.row,
@@ -125,12 +145,6 @@ class _Renderer:
                     self.format(block.style),
                     block.cached,
                 )
-        for rule in plan.rules:
-            self._rule(sheet, rule)
-        for validation in plan.validations:
-            sheet.data_validation(validation.ref, _validation_options(validation))
-        for chart in plan.charts:
-            self._chart(sheet, chart)
 
     def _mark_owned(self, name: str) -> None:
         quoted = name.replace("'", "''")
@@ -157,20 +171,38 @@ class _Renderer:
             sheet.set_zoom(plan.zoom)
         _page_setup(sheet, plan)
 
-    def _table(self, sheet: Worksheet, sheet_name: str, table: Table) -> None:
-        rows = table.rows
-        if table.top + rows + 1 > MAX_ROWS:
+    def check_table(self, sheet_name: str, table: Table) -> None:
+        """Refuse a table Excel could not hold: too many rows, too long a text."""
+        if table.top + table.rows + 1 > MAX_ROWS:
             raise ExcelLimitError(
-                f"Sheet '{sheet_name}' would need {table.top + rows + 1:,} rows; "
-                f"Excel allows {MAX_ROWS:,}.",
+                f"Sheet '{sheet_name}' would need {table.top + table.rows + 1:,} "
+                f"rows; Excel allows {MAX_ROWS:,}.",
                 hint="Split the accounts into smaller files.",
             )
+        for column in table.columns:
+            _check_text(column.values, sheet_name, column.header)
+
+    def _table(self, sheet: Worksheet, sheet_name: str, table: Table) -> None:
+        self.check_table(sheet_name, table)
+        for offset, column in enumerate(table.columns):
+            sheet.write_column(
+                table.top + 1,
+                table.left + offset,
+                column.values,
+                self.format(column.style),
+            )
+        self.add_table(sheet, table)
+        for offset, column in enumerate(table.columns):
+            if column.formula:
+                self._formula_column(sheet, table, offset, column)
+        self.progress.advance(table.rows)
+
+    def add_table(self, sheet: Worksheet, table: Table) -> None:
+        """Declare ``table`` as an Excel Table, with column widths and formats."""
         columns = []
         for offset, column in enumerate(table.columns):
             col = table.left + offset
-            _check_text(column.values, sheet_name, column.header)
             cell_format = self.format(column.style)
-            sheet.write_column(table.top + 1, col, column.values, cell_format)
             if column.width:
                 sheet.set_column(col, col, column.width)
             options: dict[str, Any] = {"header": column.header}
@@ -180,7 +212,7 @@ class _Renderer:
                 options["formula"] = column.formula
             columns.append(options)
 
-        last_row = table.top + max(rows, 1)
+        last_row = table.top + max(table.rows, 1)
         sheet.add_table(
             table.top,
             table.left,
@@ -193,10 +225,6 @@ class _Renderer:
                 "autofilter": table.autofilter,
             },
         )
-        for offset, column in enumerate(table.columns):
-            if column.formula:
-                self._formula_column(sheet, table, offset, column)
-        self.progress.advance(rows)
 
     def _formula_column(
         self, sheet: Worksheet, table: Table, offset: int, column: Column
@@ -204,7 +232,7 @@ class _Renderer:
         # The table keeps the formula as Excel writes it ([@ARR]), so Excel fills
         # it into rows a person adds; each cell gets the same formula with plain
         # references (B2), which LibreOffice computes too, and its cached result.
-        cells = _ThisRowFormula(column.formula or "", table)
+        cells = ThisRowFormula(column.formula or "", table)
         cell_format = self.format(column.style)
         col = table.left + offset
         for index, cached in enumerate(column.values):
@@ -213,14 +241,13 @@ class _Renderer:
             sheet.write_formula(row, col, cells.at(row), cell_format, cached)
 
     def _cells(self, sheet: Worksheet, sheet_name: str, block: Cells) -> None:
+        check_cells(sheet_name, block)
         cell_format = self.format(block.style)
         for offset, row in enumerate(block.values):
-            _check_text(
-                row, sheet_name, xl_rowcol_to_cell(block.row + offset, block.col)
-            )
-            sheet.write_row(block.row + offset, block.col, _no_nan(row), cell_format)
+            sheet.write_row(block.row + offset, block.col, no_nan(row), cell_format)
 
-    def _merge(self, sheet: Worksheet, block: Merge) -> None:
+    def merge(self, sheet: Worksheet, block: Merge) -> None:
+        """A merged range, or a single cell when the range is one cell."""
         cell_format = self.format(block.style)
         single = block.first_row == block.last_row and block.first_col == block.last_col
         if single:
@@ -296,7 +323,7 @@ class _Renderer:
         sheet.insert_chart(plan.row, plan.col, chart)
 
 
-class _ThisRowFormula:
+class ThisRowFormula:
     """A table formula with ``[@Header]`` references, as plain A1 cells of a row."""
 
     _REFERENCE = re.compile(r"\[@(?:\[([^\]]+)\]|([^\[\]]+))\]")
@@ -390,7 +417,18 @@ def _check_text(values: Any, sheet: str, where: str) -> None:
         )
 
 
-def _no_nan(row: list[Any]) -> list[Any]:
+def check_cells(sheet: str, block: Cells) -> None:
+    """Refuse a block holding a text longer than an Excel cell takes."""
+    for offset, row in enumerate(block.values):
+        _check_text(row, sheet, xl_rowcol_to_cell(block.row + offset, block.col))
+
+
+def clean_value(value: Any) -> Any:
+    """NaN becomes an empty cell; Excel has no NaN."""
+    return None if isinstance(value, float) and value != value else value
+
+
+def no_nan(row: list[Any]) -> list[Any]:
     return [
         None if isinstance(value, float) and value != value else value for value in row
     ]
