@@ -549,3 +549,41 @@ def test_every_udf_documents_an_example(udf: Any) -> None:
     # xlwings shows the first 255 characters in Excel's function wizard.
     assert "Example" in doc and f"={udf.__name__}(" in doc
     assert len(doc.split("\n\n")[0]) < 255
+
+
+@pytest.mark.parametrize(
+    ("previous", "current"),
+    [
+        ("INVEST", "TIER 1"),
+        ("TIER 1", "MAINTAIN"),
+        ("MAINTAIN", "INVEST"),
+        ("RAMP", "RAMP"),
+        (None, "RAMP"),
+        ("TIER 1", None),
+        (None, None),
+        ("UNSCORED", "TIER 1"),
+    ],
+)
+def test_apm_move_labels_like_the_movements_sheet(previous, current):
+    from xlapm.core.movements import move_label
+    from xlapm.udfs import APM_MOVE
+
+    assert APM_MOVE(previous, current) == move_label(previous, current)
+
+
+def test_apm_move_over_columns_is_one_call_with_a_label_per_row():
+    from xlapm.udfs import APM_MOVE
+
+    result = APM_MOVE(
+        [["RAMP"], ["TIER 1"], [None]], [["MAINTAIN"], ["TIER 1"], ["RAMP"]]
+    )
+
+    assert result == [("▲ RAMP → MAINTAIN",), ("= TIER 1",), ("NEW",)]
+
+
+def test_apm_move_refuses_columns_of_different_lengths():
+    from xlapm.udfs import APM_MOVE
+
+    result = APM_MOVE([["RAMP"], ["RAMP"]], [["RAMP"], ["RAMP"], ["RAMP"]])
+
+    assert result.startswith("UNSCORED: the ranges have different sizes")

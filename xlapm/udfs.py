@@ -45,6 +45,7 @@ import xlwings as xw
 from pandas.api.types import infer_dtype
 
 from xlapm.core.classify import quadrant_codes, quadrant_key, segment_codes
+from xlapm.core.movements import move_label
 from xlapm.core.settings import QUADRANT_KEYS, UNSCORED, HealthScale, Settings
 from xlapm.core.values import (
     BLANK,
@@ -254,6 +255,66 @@ def APM_SEGMENT(revenue: Any, caller: Any = None) -> Any:  # noqa: N802
     segments[unreadable] = _reasons(unreadable, {"revenue": metric})
     segments[metric.blank] = ""
     return _rows(segments, block.shape)
+
+
+@xw.func(category=CATEGORY)
+@xw.arg(
+    "previous",
+    ndim=2,
+    err_to_str=True,
+    doc=("The account's quadrant last quarter (a cell or a column)."),
+)
+@xw.arg(
+    "current",
+    ndim=2,
+    err_to_str=True,
+    doc=("The account's quadrant this quarter, the same shape as previous."),
+)
+@xw.ret("raw")
+def APM_MOVE(previous: Any, current: Any, caller: Any = None) -> Any:  # noqa: N802
+    """How an account moved between two quarters, as the Movements sheet labels it:
+    an up or down arrow with both quadrants, "= TIER 1", NEW or LOST.
+
+    Example:
+
+        =APM_MOVE(C2, D2)  ->  up arrow, INVEST, arrow, TIER 1
+
+    >>> APM_MOVE("RAMP", "RAMP")
+    '= RAMP'
+    """
+    settings = _named_quadrants(caller)
+    before, after = _single(previous), _single(current)
+    if _is_scalar(before) and _is_scalar(after):
+        return move_label(before, after, settings)
+
+    blocks = {"previous": _Block.of(before), "current": _Block.of(after)}
+    shape = _common_shape(blocks)
+    if isinstance(shape, str):
+        return shape
+    cells = [
+        np.broadcast_to(np.array(b.cells, dtype=object).reshape(b.shape), shape)
+        for b in blocks.values()
+    ]
+    pairs = pd.Series(list(zip(*(c.ravel() for c in cells), strict=True)))
+    # Few distinct moves in a column: label each once.
+    codes, distinct = pd.factorize(pairs)
+    labels = np.array(
+        [*(move_label(was, now, settings) for was, now in distinct), ""], dtype=object
+    )
+    return _rows_of_codes(codes, labels, shape)
+
+
+def _named_quadrants(caller: Any) -> Settings:
+    """Default settings with the quadrant names the workbook's Settings give."""
+    found = read_caller_book(caller, list(QUADRANT_NAMES.values()))
+    quadrants = {}
+    for key in QUADRANT_KEYS:
+        name = found.get(QUADRANT_NAMES[key])
+        quadrant = _DEFAULTS.quadrants[key]
+        if isinstance(name, str) and name.strip():
+            quadrant = quadrant.model_copy(update={"name": name.strip()})
+        quadrants[key] = quadrant
+    return _DEFAULTS.model_copy(update={"quadrants": quadrants})
 
 
 @xw.func(category=CATEGORY)
