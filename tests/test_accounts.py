@@ -47,7 +47,7 @@ def test_currency_and_percent_strings_with_missing_adoption_reported(data_dir: P
     assert portfolio.quadrants.tolist()[2:] == ["UNSCORED", "UNSCORED"]
     problems = {(issue.row, issue.column): issue.problem for issue in accounts.issues}
     assert (4, "Adoption Rate") in problems and (5, "Adoption Rate") in problems
-    assert problems[(4, "ARR")] == "ARR is negative"
+    assert problems[(4, "ARR")] == "ARR is negative (-5,000.00)"
 
 
 def test_missing_health_is_never_read_as_zero(tmp_path: Path):
@@ -205,3 +205,23 @@ def test_headers_with_units_and_words_around_known_names_are_found(
     accounts, _ = accounts_from(path)
 
     assert (accounts.revenue_column, accounts.health_column) == (revenue, health)
+
+
+def test_a_text_column_chosen_as_revenue_is_refused(data_dir: Path):
+    with pytest.raises(InputError) as raised:
+        accounts_from(
+            data_dir / "maven_crm_accounts.csv", revenue="sector", health="employees"
+        )
+
+    assert raised.value.message == (
+        "maven_crm_accounts.csv: column 'sector' holds no numbers, so it cannot be "
+        "the revenue metric."
+    )
+    assert raised.value.hint == "Name the right column with --revenue COLUMN."
+
+
+def test_negative_revenue_issue_shows_the_value_as_exported(data_dir: Path):
+    accounts, _ = accounts_from(data_dir / "cases" / "C7_currency_percent.csv")
+
+    (negative,) = [i for i in accounts.issues if "negative" in i.problem]
+    assert negative.value == "($5,000.00)"

@@ -124,3 +124,32 @@ def test_segments_must_rise(tmp_path: Path):
 def test_missing_config_file_is_a_settings_error(tmp_path: Path):
     with pytest.raises(SettingsError, match="does not exist"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_misspelt_setting_is_named_not_ignored(tmp_path: Path):
+    config = tmp_path / "apm.toml"
+    config.write_text("revenue_treshold = 5\n")
+
+    with pytest.raises(SettingsError) as raised:
+        load_settings(config)
+
+    assert raised.value.message == (
+        "Setting 'revenue_treshold' in apm.toml: is not a setting xlapm knows "
+        "(a typo?)."
+    )
+
+
+def test_bad_threshold_in_file_names_the_setting(tmp_path: Path):
+    config = tmp_path / "apm.toml"
+    config.write_text('health_threshold = "lots"\n')
+
+    with pytest.raises(SettingsError, match=r"^Setting 'health_threshold' in apm"):
+        load_settings(config)
+
+
+def test_threshold_for_a_segment_that_does_not_exist_is_refused(tmp_path: Path):
+    config = tmp_path / "apm.toml"
+    config.write_text('[segment_thresholds.Gold]\nhealth = "p75"\n')
+
+    with pytest.raises(SettingsError, match="Gold, which is not a segment"):
+        load_settings(config)

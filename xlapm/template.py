@@ -109,7 +109,8 @@ _INSTRUCTIONS: list[tuple[str, list[str]]] = [
     (
         "Install the add-in (Windows, for formulas and the ribbon)",
         [
-            "1. Install Python 3.10+ and run: pip install xlapm",
+            "1. Install Python 3.10+, then install xlapm from the copy your CS lead "
+            "shares: pip install PATH-TO-XLAPM",
             "2. Run: xlapm addin install (with Excel closed)",
             "3. Restart Excel: the Account Matrix tab appears on the ribbon.",
             "On a Mac the ribbon buttons work through xlwings, but Excel for Mac "

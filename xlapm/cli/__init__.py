@@ -38,7 +38,15 @@ def main(debug: bool) -> None:
     """Account Prioritization Matrix: score accounts into TIER 1, INVEST, RAMP and
     MAINTAIN and write colour-coded matrix workbooks.
 
-    Start with:  xlapm demo
+    Examples:
+
+    \b
+        xlapm demo
+        xlapm build accounts.csv --revenue ARR --health "Adoption Rate"
+        xlapm rebuild my_accounts.xlsx --backup
+        xlapm snapshot my_accounts.xlsx --quarter 2024Q4 --accounts q4.csv
+
+    Each command's --help has its own example.
     """
     if debug:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")

@@ -34,6 +34,7 @@ def build(output: Path | None, quiet: bool) -> None:
 
     Example:
 
+    \b
         xlapm addin build -o build/xlapm.xlam
     """
     if output is not None and output.suffix.lower() != ".xlam":
@@ -61,6 +62,7 @@ def install(addin_file: Path | None) -> None:
 
     Example:
 
+    \b
         xlapm addin install
     """
     click.echo(install_addin(addin_file))

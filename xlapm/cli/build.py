@@ -32,6 +32,7 @@ def build(source: Path, output: Path | None, quiet: bool, **flags: Any) -> None:
 
     Example:
 
+    \b
         xlapm build accounts.csv --revenue ARR --health "Adoption Rate" -o q4.xlsx
     """
     settings = settings_from_flags(flags)
@@ -56,6 +57,7 @@ def demo(output: Path, quiet: bool) -> None:
 
     Example:
 
+    \b
         xlapm demo -o demo.xlsx
     """
     settings = settings_from_flags({})

@@ -49,6 +49,7 @@ def rebuild(
 
     Example:
 
+    \b
         xlapm rebuild my_accounts.xlsx --backup
     """
     config, overrides = split_flags(flags)

@@ -77,6 +77,7 @@ def snapshot(
 
     Example:
 
+    \b
         xlapm snapshot book.xlsx --quarter 2024Q4 --accounts q4.csv
     """
     config, overrides = split_flags(flags)

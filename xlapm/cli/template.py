@@ -30,6 +30,7 @@ def template(output: Path, quiet: bool) -> None:
 
     Example:
 
+    \b
         xlapm template -o AccountMatrix.xlsx
     """
     if output.suffix.lower() != ".xlsx":

@@ -114,11 +114,13 @@ def prepare_accounts(table: RawTable, settings: Settings) -> Accounts:
 
     revenue = _metric(frame, revenue_column, decimal, table.rows, issues)
     health_numbers = parse_number_column(frame[health_column], decimal=decimal)
+    _require_numbers(revenue, revenue_column, "revenue", table.source)
+    _require_numbers(health_numbers.values, health_column, "health", table.source)
     scale = _health_scale(settings.health_scale, health_column, health_numbers)
     health = _scaled_health(health_numbers, scale, health_column, table.rows, issues)
     _report_problems(health_numbers, frame[health_column], table.rows, issues)
     _write_back(frame, health_column, health_numbers, health)
-    _report_negative_revenue(revenue, revenue_column, table.rows, issues)
+    _report_negative_revenue(revenue, table.frame[revenue_column], table.rows, issues)
 
     for column in headers:
         if column not in (revenue_column, health_column, id_column):
@@ -144,6 +146,18 @@ def prepare_accounts(table: RawTable, settings: Settings) -> Accounts:
         source=table.source,
         issues=sorted(issues, key=lambda issue: (issue.row or 0, issue.column or "")),
     )
+
+
+def _require_numbers(values: np.ndarray, column: str, role: str, source: str) -> None:
+    # A metric column with no number at all is the wrong column, not bad data:
+    # scoring every account UNSCORED would only hide the mistake.
+    if np.isnan(values).all():
+        flag = "--revenue" if role == "revenue" else "--health"
+        raise InputError(
+            f"{source}: column '{column}' holds no numbers, so it cannot be the "
+            f"{role} metric.",
+            hint=f"Name the right column with {flag} COLUMN.",
+        )
 
 
 def _report_lines_left_out(table: RawTable, issues: list[DataIssue]) -> np.ndarray:
@@ -276,8 +290,9 @@ def _scaled_health(
 
 
 def _report_negative_revenue(
-    revenue: np.ndarray, column: str, rows: np.ndarray, issues: list[DataIssue]
+    revenue: np.ndarray, original: pd.Series, rows: np.ndarray, issues: list[DataIssue]
 ) -> None:
+    column = str(original.name)
     with np.errstate(invalid="ignore"):
         negative = np.flatnonzero(revenue < 0)
     for index in negative:
@@ -285,8 +300,8 @@ def _report_negative_revenue(
             DataIssue(
                 row=int(rows[index]),
                 column=column,
-                value=f"{revenue[index]:,.2f}",
-                problem=f"{column} is negative",
+                value=_shown(original.iat[index]),
+                problem=f"{column} is negative ({revenue[index]:,.2f})",
                 action="kept it (scored as low revenue); check the export",
             )
         )

@@ -78,6 +78,8 @@ ROLE_WORDS = {
 
 FLAGS = {"revenue": "--revenue", "health": "--health"}
 _LOOSE_MIN = 6
+# Enough for a wide CRM export (Telco has 21 columns); the hint stays one line-ish.
+_LISTED = 40
 
 
 def normalise(header: str) -> str:
@@ -140,5 +142,5 @@ def require_column(
 
 
 def _listing(headers: Sequence[str]) -> str:
-    shown = ", ".join(str(header) for header in headers[:12])
-    return shown + (", …" if len(headers) > 12 else "")
+    shown = ", ".join(str(header) for header in headers[:_LISTED])
+    return shown + (", …" if len(headers) > _LISTED else "")

@@ -20,7 +20,7 @@ class QuadrantWeights(BaseModel):
     RAMP gets programmes plus the odd health check, MAINTAIN light monitoring.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     tier1: float = Field(3.0, gt=0)
     invest: float = Field(4.0, gt=0)
@@ -46,7 +46,7 @@ class AlertSettings(BaseModel):
     an account must have been INVEST before it is called stalled.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     health_drop: float = Field(0.10, ge=0)
     invest_quarters: int = Field(3, ge=2)
@@ -67,7 +67,7 @@ class QuarterlySettings(BaseModel):
       the effort of a one-to-many programme account.
     """
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     capacity_hours: float = Field(DEFAULT_CAPACITY_HOURS, gt=0)
     capacity_overrides: dict[str, float] = Field(default_factory=dict)

@@ -12,7 +12,14 @@ from enum import Enum
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from xlapm.core.quarterly_settings import QuarterlySettings
 from xlapm.core.values import parse_number
@@ -126,6 +133,8 @@ def _ordinal(number: float) -> str:
 class Quadrant(BaseModel):
     """One quadrant of the matrix and its playbook."""
 
+    model_config = ConfigDict(extra="forbid")
+
     name: str
     colour: str = Field(pattern=r"^#[0-9A-Fa-f]{6}$")
     approach: Approach
@@ -144,6 +153,8 @@ class Quadrant(BaseModel):
 
 class Segment(BaseModel):
     """A size segment: accounts whose revenue is at least ``min_revenue``."""
+
+    model_config = ConfigDict(extra="forbid")
 
     name: str
     min_revenue: float = 0.0
@@ -213,6 +224,8 @@ def _default_segments() -> list[Segment]:
 class Columns(BaseModel):
     """Which columns of the account table hold what; ``None`` means find it."""
 
+    model_config = ConfigDict(extra="forbid")
+
     revenue: str | None = None
     health: str | None = None
     account_id: str | None = None
@@ -222,6 +235,8 @@ class Columns(BaseModel):
 
 class SegmentThresholds(BaseModel):
     """Thresholds that apply inside one segment instead of the portfolio's."""
+
+    model_config = ConfigDict(extra="forbid")
 
     revenue: ThresholdRule | None = None
     health: ThresholdRule | None = None
@@ -235,7 +250,8 @@ class SegmentThresholds(BaseModel):
 class Settings(BaseModel):
     """Everything that shapes a matrix build."""
 
-    model_config = ConfigDict(validate_assignment=True)
+    # A misspelt key in a settings file is an error, not silently the default.
+    model_config = ConfigDict(validate_assignment=True, extra="forbid")
 
     columns: Columns = Field(default_factory=Columns)
     revenue_threshold: ThresholdRule = Field(default_factory=ThresholdRule)
@@ -265,6 +281,17 @@ class Settings(BaseModel):
             raise ValueError("the four quadrant names must differ and not be UNSCORED")
         return {key: quadrants[key] for key in QUADRANT_KEYS}
 
+    @model_validator(mode="after")
+    def _segment_thresholds_name_segments(self) -> Settings:
+        names = {segment.name for segment in self.segments}
+        unknown = [name for name in self.segment_thresholds if name not in names]
+        if unknown:
+            raise ValueError(
+                f"segment_thresholds names {', '.join(unknown)}, which is not a "
+                f"segment (segments: {', '.join(sorted(names))})"
+            )
+        return self
+
     @field_validator("segments")
     @classmethod
     def _segments_ascend(cls, segments: list[Segment]) -> list[Segment]:
@@ -284,7 +311,11 @@ class Settings(BaseModel):
 
 def _rule_from_toml(value: Any) -> Any:
     if isinstance(value, str | int | float) and not isinstance(value, bool):
-        return ThresholdRule.parse(value)
+        try:
+            return ThresholdRule.parse(value)
+        except SettingsError as error:
+            # As a ValueError, pydantic names the setting that holds the value.
+            raise ValueError(error.message) from None
     return value
 
 
@@ -325,7 +356,10 @@ def _validated(data: dict[str, Any], path: Path | None) -> Settings:
     try:
         return Settings.model_validate(data)
     except ValidationError as error:
-        raise SettingsError(_explain(error, path)) from None
+        raise SettingsError(
+            _explain(error, path),
+            hint="The README's 'Settings file' section lists every setting.",
+        ) from None
 
 
 def _over_default_quadrants(given: Any) -> Any:
@@ -354,7 +388,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 def _explain(error: ValidationError, path: Path | None) -> str:
     first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "settings"
+    where = ".".join(str(part) for part in first["loc"]) or "segment_thresholds"
     source = f" in {path.name}" if path else ""
-    message = str(first["msg"]).removeprefix("Value error, ")
+    message = str(first["msg"]).removeprefix("Value error, ").rstrip(".")
+    if first["type"] == "extra_forbidden":
+        message = "is not a setting xlapm knows (a typo?)"
     return f"Setting '{where}'{source}: {message}."

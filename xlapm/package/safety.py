@@ -37,6 +37,10 @@ MAX_PROLOG = 64 * 1024
 _OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 
 _ZIP_ENCRYPTED_FLAG = 0x1
+_NOT_A_WORKBOOK_HINT = (
+    "Rebuild works on .xlsx and .xlsm workbooks; for a CSV export, run "
+    "'xlapm build FILE' instead."
+)
 
 
 class Package:
@@ -118,7 +122,8 @@ def open_package(path: Path) -> Package:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as error:
         raise UnsafeWorkbook(
-            f"{path.name} is not an Excel workbook: it is not a zip package ({error})"
+            f"{path.name} is not an Excel workbook: it is not a zip package ({error})",
+            hint=_NOT_A_WORKBOOK_HINT,
         ) from error
     package = Package(path, archive)
     try:
@@ -148,7 +153,8 @@ def _check_signature(path: Path) -> None:
         )
     if not zipfile.is_zipfile(path):
         raise UnsafeWorkbook(
-            f"{path.name} is not an Excel workbook: it is not a zip package"
+            f"{path.name} is not an Excel workbook: it is not a zip package",
+            hint=_NOT_A_WORKBOOK_HINT,
         )
 
 
