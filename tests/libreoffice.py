@@ -16,14 +16,21 @@ needs_libreoffice = pytest.mark.skipif(
 )
 
 
-def convert(book: Path, out_dir: Path, to: str = "xlsx") -> Path:
-    """Have LibreOffice open ``book``, recalculate it and save it as ``to``.
+def convert(
+    book: Path, out_dir: Path, to: str = "xlsx", registry: str | None = None
+) -> Path:
+    """Have LibreOffice open ``book`` and save it as ``to``.
 
-    Each call gets its own profile folder so parallel calls do not collide.
+    Each call gets its own profile folder so parallel calls do not collide;
+    ``registry`` is a ``registrymodifications.xcu`` for that profile (such as
+    one that makes LibreOffice recalculate every formula on loading).
     """
     assert SOFFICE is not None
     profile = out_dir / f"lo-profile-{uuid.uuid4().hex}"
     out_dir.mkdir(parents=True, exist_ok=True)
+    if registry is not None:
+        (profile / "user").mkdir(parents=True)
+        (profile / "user" / "registrymodifications.xcu").write_text(registry)
     completed = subprocess.run(
         [
             SOFFICE,

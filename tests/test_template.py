@@ -7,9 +7,6 @@ must equal xlapm's own classification on every row.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import uuid
 import zipfile
 from dataclasses import replace
 from pathlib import Path
@@ -19,6 +16,7 @@ import numpy as np
 import openpyxl
 import pytest
 from click.testing import CliRunner
+from libreoffice import convert, needs_libreoffice
 
 from xlapm.cli import main
 from xlapm.core.reading import find_uncached_formulas, read_table
@@ -35,8 +33,6 @@ from xlapm.template import (
 from xlapm.writers.xlsx import OWNED_MARKER, write_workbook
 
 COMMITTED = Path(__file__).parents[1] / "templates" / "AccountMatrix.xlsx"
-SOFFICE = shutil.which("soffice")
-needs_libreoffice = pytest.mark.skipif(SOFFICE is None, reason="needs LibreOffice")
 
 SHEETS = [
     "Instructions",
@@ -72,30 +68,7 @@ _ALWAYS_RECALCULATE = """<?xml version="1.0" encoding="UTF-8"?>
 
 def recalculated(book: Path, folder: Path) -> Path:
     """``book`` opened, recalculated and saved again by LibreOffice."""
-    profile = folder / f"lo_{uuid.uuid4().hex}"
-    (profile / "user").mkdir(parents=True)
-    (profile / "user" / "registrymodifications.xcu").write_text(_ALWAYS_RECALCULATE)
-    out = folder / "recalculated"
-    completed = subprocess.run(
-        [
-            str(SOFFICE),
-            f"-env:UserInstallation={profile.as_uri()}",
-            "--headless",
-            "--calc",
-            "--convert-to",
-            "xlsx",
-            "--outdir",
-            str(out),
-            str(book),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    shutil.rmtree(profile, ignore_errors=True)
-    assert completed.returncode == 0, completed.stderr
-    return out / book.name
+    return convert(book, folder / "recalculated", registry=_ALWAYS_RECALCULATE)
 
 
 def without_results(plan: WorkbookPlan) -> WorkbookPlan:
