@@ -257,3 +257,30 @@ def test_alert_settings_defaults():
     alerts = Settings().quarterly.alerts
 
     assert (alerts.health_drop, alerts.invest_quarters) == (0.10, 3)
+
+
+def test_a_slip_says_when_the_median_threshold_moved():
+    built = None
+    for quarter in ("2024Q3", "2024Q4"):
+        portfolio = load_portfolio(QUARTERS / f"maven_{quarter}.csv", Settings())
+        built = merge_history(built, take_snapshot(portfolio, quarter))
+    before = built[built["Quarter"] == "2024Q3"]["Revenue threshold"].iloc[0]
+    after = built[built["Quarter"] == "2024Q4"]["Revenue threshold"].iloc[0]
+
+    slipped = [a for a in find_alerts(built) if a.rule is AlertRule.SLIPPED]
+
+    assert before != after
+    assert slipped
+    assert all(
+        f"The revenue threshold moved from {before:,.0f} to {after:,.0f}." in a.detail
+        for a in slipped
+    )
+
+
+def test_a_slip_under_fixed_thresholds_says_nothing_of_thresholds(
+    history: pd.DataFrame,
+):
+    slipped = [a for a in find_alerts(history) if a.rule is AlertRule.SLIPPED]
+
+    assert slipped
+    assert not any("threshold moved" in alert.detail for alert in slipped)

@@ -25,9 +25,11 @@ from xlapm.core.history import (
     ACCOUNT_ID,
     CSM,
     HEALTH,
+    HEALTH_THRESHOLD,
     QUADRANT,
     QUARTER,
     REVENUE,
+    REVENUE_THRESHOLD,
     match_keys,
     quarters,
 )
@@ -111,7 +113,8 @@ def find_alerts(
     if len(upto) >= 2:
         moved = compare_quarters(history, upto[-2], current, settings)
         alerts += _health_drops(moved.accounts, upto[-2], current, settings)
-        alerts += _slipped(moved.accounts, upto[-2], current, settings)
+        moves = _threshold_moves(history, upto[-2], current)
+        alerts += _slipped(moved.accounts, upto[-2], current, settings, moves)
     return sorted(alerts, key=_alert_order)
 
 
@@ -140,7 +143,11 @@ def _health_drops(
 
 
 def _slipped(
-    accounts: pd.DataFrame, previous: str, current: str, settings: Settings
+    accounts: pd.DataFrame,
+    previous: str,
+    current: str,
+    settings: Settings,
+    threshold_moves: str = "",
 ) -> list[Alert]:
     tier1 = settings.quadrants["tier1"].name
     others = [name for name in settings.quadrant_names() if name != tier1]
@@ -148,9 +155,34 @@ def _slipped(
 
     alerts = []
     for _, row in accounts[raised].iterrows():
-        detail = f"Was {tier1} in {previous}; now {row[TO]}."
+        detail = f"Was {tier1} in {previous}; now {row[TO]}.{threshold_moves}"
         alerts.append(_alert(AlertRule.SLIPPED, current, row, detail))
     return alerts
+
+
+def _threshold_moves(history: pd.DataFrame, previous: str, current: str) -> str:
+    """`` The revenue threshold moved from 204,800 to 231,400.`` or ''.
+
+    With a median or percentile rule an account can slip because the bar rose,
+    not because it changed; the alert says so.
+    """
+    moves = []
+    for column, label in ((REVENUE_THRESHOLD, "revenue"), (HEALTH_THRESHOLD, "health")):
+        by_quarter = history.groupby(QUARTER)[column].first()
+        before, after = by_quarter.get(previous), by_quarter.get(current)
+        if _number(before) is None or _number(after) is None:
+            continue
+        if abs(float(after) - float(before)) > TOLERANCE:
+            moves.append(
+                f" The {label} threshold moved from {_plain(before)} to "
+                f"{_plain(after)}."
+            )
+    return "".join(moves)
+
+
+def _plain(value: object) -> str:
+    number = float(value)  # type: ignore[arg-type]
+    return f"{number:,.0f}" if abs(number) >= 100 else f"{number:,.4g}"
 
 
 def _stalled(history: pd.DataFrame, upto: list[str], settings: Settings) -> list[Alert]:
