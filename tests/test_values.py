@@ -296,7 +296,8 @@ def test_unwrap_excel_text_column_matches_the_scalar_form() -> None:
 
     unwrapped = unwrap_excel_text_column(pd.Series(cells, dtype=object))
 
-    assert unwrapped.tolist() == [unwrap_excel_text(cell) for cell in cells]  # type: ignore[arg-type]
+    expected = [unwrap_excel_text(cell) for cell in cells]  # type: ignore[arg-type]
+    assert unwrapped.tolist() == expected
 
 
 def test_unwrap_excel_text_column_leaves_a_numeric_column_alone() -> None:

@@ -719,4 +719,6 @@ def _text(value: object) -> str | None:
 
 def _plain(value: object) -> int | float:
     # numpy scalars become Python numbers, so every writer takes them.
-    return value.item() if isinstance(value, np.generic) else value  # type: ignore[return-value]
+    if isinstance(value, np.generic):
+        return value.item()
+    return value  # type: ignore[return-value]
