@@ -9,31 +9,23 @@ use small histories typed in the test.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
 from pydantic import ValidationError
+from quarters import SETTINGS, build_history
 
-from xlapm.build import load_portfolio
 from xlapm.core.alerts import AlertRule, find_alerts, rule_title
-from xlapm.core.history import merge_history, read_history, take_snapshot
+from xlapm.core.history import read_history
 from xlapm.core.quarterly_settings import AlertSettings, QuarterlySettings
 from xlapm.core.settings import Settings
 from xlapm.errors import InputError
 
-QUARTERS = Path(__file__).parent / "data" / "quarters"
-SETTINGS = Settings(revenue_threshold=250_000, health_threshold=0.5)
 HEADER = ["Quarter", "Account ID", "Account", "Quadrant", "Health", "Revenue"]
 
 
 @pytest.fixture(scope="module")
 def history() -> pd.DataFrame:
-    built = None
-    for quarter in ("2024Q2", "2024Q3", "2024Q4"):
-        portfolio = load_portfolio(QUARTERS / f"maven_{quarter}.csv", SETTINGS)
-        built = merge_history(built, take_snapshot(portfolio, quarter))
-    return built
+    return build_history()
 
 
 def with_alerts(health_drop: float = 0.10, invest_quarters: int = 3) -> Settings:
@@ -260,10 +252,7 @@ def test_alert_settings_defaults():
 
 
 def test_a_slip_says_when_the_median_threshold_moved():
-    built = None
-    for quarter in ("2024Q3", "2024Q4"):
-        portfolio = load_portfolio(QUARTERS / f"maven_{quarter}.csv", Settings())
-        built = merge_history(built, take_snapshot(portfolio, quarter))
+    built = build_history(("2024Q3", "2024Q4"), Settings())
     before = built[built["Quarter"] == "2024Q3"]["Revenue threshold"].iloc[0]
     after = built[built["Quarter"] == "2024Q4"]["Revenue threshold"].iloc[0]
 

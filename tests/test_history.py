@@ -13,13 +13,12 @@ for these tests and are listed in ``tests/data/quarters/README.md``.
 from __future__ import annotations
 
 import datetime
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from quarters import build_history, load_quarter
 
-from xlapm.build import load_portfolio
 from xlapm.core.history import (
     HISTORY_COLUMNS,
     empty_history,
@@ -31,25 +30,13 @@ from xlapm.core.history import (
     read_history,
     take_snapshot,
 )
-from xlapm.core.portfolio import Portfolio
 from xlapm.core.settings import Settings
 from xlapm.errors import InputError
-
-QUARTERS = Path(__file__).parent / "data" / "quarters"
-SETTINGS = Settings(revenue_threshold=250_000, health_threshold=0.5)
-
-
-def load_quarter(quarter: str, settings: Settings = SETTINGS) -> Portfolio:
-    """The slice as exported at the end of ``quarter``, scored."""
-    return load_portfolio(QUARTERS / f"maven_{quarter}.csv", settings)
 
 
 @pytest.fixture(scope="module")
 def history() -> pd.DataFrame:
-    built = None
-    for quarter in ("2024Q2", "2024Q3", "2024Q4"):
-        built = merge_history(built, take_snapshot(load_quarter(quarter), quarter))
-    return built
+    return build_history()
 
 
 def sheet_values(history: pd.DataFrame) -> list[list[object]]:

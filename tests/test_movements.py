@@ -8,13 +8,10 @@ quadrant per quarter, from which the tables below were counted.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pandas as pd
 import pytest
+from quarters import SETTINGS, build_history
 
-from xlapm.build import load_portfolio
-from xlapm.core.history import merge_history, take_snapshot
 from xlapm.core.movements import (
     DIRECTION,
     MOVE,
@@ -26,19 +23,13 @@ from xlapm.core.movements import (
 from xlapm.core.settings import Settings
 from xlapm.errors import InputError
 
-QUARTERS = Path(__file__).parent / "data" / "quarters"
-SETTINGS = Settings(revenue_threshold=250_000, health_threshold=0.5)
 ROWS = ["TIER 1", "INVEST", "RAMP", "MAINTAIN", "UNSCORED", "NEW"]
 COLUMNS = ["TIER 1", "INVEST", "RAMP", "MAINTAIN", "UNSCORED", "LOST"]
 
 
 @pytest.fixture(scope="module")
 def history() -> pd.DataFrame:
-    built = None
-    for quarter in ("2024Q2", "2024Q3", "2024Q4"):
-        portfolio = load_portfolio(QUARTERS / f"maven_{quarter}.csv", SETTINGS)
-        built = merge_history(built, take_snapshot(portfolio, quarter))
-    return built
+    return build_history()
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,8 @@ from click.testing import CliRunner, Result
 from libreoffice import convert_all, needs_libreoffice
 from package_compare import (
     EDITED_PARTS,
+    MAIN,
+    REL_ID,
     changed_untouched_parts,
     lost_from_edited_parts,
     parse,
@@ -50,8 +52,6 @@ from xlapm.package.splice import splice_owned_sheets
 
 ROOT = Path(__file__).parent.parent
 SHARED = sorted((Path(__file__).parent / "data" / "xlsx").glob("*.xls*"))
-MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 HEADER = ["Account ID", "Account Name", "CSM", "ARR", "Adoption"]
 ACCOUNTS = [

@@ -23,6 +23,8 @@ import xlsxwriter
 from libreoffice import convert, needs_libreoffice
 from package_compare import (
     EDITED_PARTS,
+    MAIN,
+    REL_ID,
     changed_untouched_parts,
     children,
     lost_from_edited_parts,
@@ -42,8 +44,6 @@ from xlapm.package._parts import filter_calc_chain
 
 ROOT = Path(__file__).parent.parent
 CORPUS = sorted((Path(__file__).parent / "data" / "xlsx").glob("*.xls*"))
-MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
-REL_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
 
 ACCOUNTS = [
     ("Acme", 1_250_000.5, 0.82),
